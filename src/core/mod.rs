@@ -2,4 +2,8 @@
 //! Nothing in here knows about terminals; the CLI and the TUI are faces over it.
 
 pub mod connector;
+pub mod paths;
+pub mod secrets;
+pub mod store;
 pub mod validate;
+pub mod workspace;

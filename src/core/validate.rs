@@ -253,7 +253,9 @@ pub fn scopes(value: &str, require_openid: bool) -> Result<String, String> {
         .iter()
         .find(|s| s.chars().any(|c| c == '"' || c == '\\' || c.is_control()))
     {
-        return Err(format!("scope '{bad}' has a character scopes cannot contain"));
+        return Err(format!(
+            "scope '{bad}' has a character scopes cannot contain"
+        ));
     }
     if require_openid && !list.contains(&"openid") {
         return Err("OpenId Authentication needs the scope openid".into());
@@ -309,9 +311,9 @@ pub fn email(value: &str) -> Result<String, String> {
 
 /// Parse `KEY=VALUE` as given on the command line or in the wizard.
 pub fn param_assignment(text: &str) -> Result<Param, String> {
-    let (key, value) = text.split_once('=').ok_or_else(|| {
-        format!("'{text}' is not KEY=VALUE (for example prompt=select_account)")
-    })?;
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not KEY=VALUE (for example prompt=select_account)"))?;
     let param = Param::new(key.trim(), value.trim());
     extra_param(&param)?;
     Ok(param)
@@ -321,8 +323,15 @@ pub fn extra_param(param: &Param) -> Result<(), String> {
     if param.key.is_empty() {
         return Err("a parameter needs a name, as in prompt=select_account".into());
     }
-    if param.key.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("parameter name '{}' cannot contain spaces", param.key));
+    if param
+        .key
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "parameter name '{}' cannot contain spaces",
+            param.key
+        ));
     }
     if RESERVED_PARAMS.contains(&param.key.to_ascii_lowercase().as_str()) {
         return Err(format!(
@@ -357,8 +366,7 @@ pub fn probe_path(value: &str) -> Result<String, String> {
 /// existence of the agent group are checked by the store, which sees all connectors.
 pub fn validate_connector(connector: &mut Connector) -> Result<(), ValidationErrors> {
     let mut errors = Vec::new();
-    let mut check = |field: Field, result: Result<String, String>, slot: &mut String| match result
-    {
+    let mut check = |field: Field, result: Result<String, String>, slot: &mut String| match result {
         Ok(normalised) => *slot = normalised,
         Err(message) => errors.push(FieldError::new(field, message)),
     };
@@ -468,7 +476,10 @@ mod tests {
                 "  https://IFS.example.com/auth/realms/Prod  ",
                 "https://ifs.example.com/auth/realms/Prod",
             ),
-            ("http://127.0.0.1:8080/realm/", "http://127.0.0.1:8080/realm"),
+            (
+                "http://127.0.0.1:8080/realm/",
+                "http://127.0.0.1:8080/realm",
+            ),
             ("http://LOCALHOST:9/x", "http://localhost:9/x"),
             ("https://ifs.example.com", "https://ifs.example.com"),
         ];
@@ -493,9 +504,11 @@ mod tests {
             let err = web_url(input).unwrap_err();
             assert!(err.contains(want), "{input}: {err}");
         }
-        assert!(!web_url("https://user:secretpw@h.example.com")
-            .unwrap_err()
-            .contains("secretpw"));
+        assert!(
+            !web_url("https://user:secretpw@h.example.com")
+                .unwrap_err()
+                .contains("secretpw")
+        );
     }
 
     #[test]
@@ -511,15 +524,21 @@ mod tests {
     fn redirect_uri_must_be_loopback_http_with_a_path() {
         assert!(redirect_uri("http://127.0.0.1/callback").is_ok());
         assert!(redirect_uri("http://127.0.0.1:8400/callback").is_ok());
-        assert!(redirect_uri("https://127.0.0.1/callback")
-            .unwrap_err()
-            .contains("must use http"));
-        assert!(redirect_uri("http://0.0.0.0/callback")
-            .unwrap_err()
-            .contains("127.0.0.1"));
-        assert!(redirect_uri("http://127.0.0.1")
-            .unwrap_err()
-            .contains("needs a path"));
+        assert!(
+            redirect_uri("https://127.0.0.1/callback")
+                .unwrap_err()
+                .contains("must use http")
+        );
+        assert!(
+            redirect_uri("http://0.0.0.0/callback")
+                .unwrap_err()
+                .contains("127.0.0.1")
+        );
+        assert!(
+            redirect_uri("http://127.0.0.1")
+                .unwrap_err()
+                .contains("needs a path")
+        );
     }
 
     #[test]
@@ -545,7 +564,11 @@ mod tests {
             Ok(Param::new("prompt", "select_account"))
         );
         assert_eq!(param_assignment("acr_values=a=b").unwrap().value, "a=b");
-        assert!(param_assignment("prompt").unwrap_err().contains("KEY=VALUE"));
+        assert!(
+            param_assignment("prompt")
+                .unwrap_err()
+                .contains("KEY=VALUE")
+        );
         assert!(param_assignment("=x").unwrap_err().contains("needs a name"));
         let dup = [Param::new("prompt", "a"), Param::new("prompt", "b")];
         assert!(extra_params(&dup).unwrap_err().contains("twice"));
@@ -556,7 +579,16 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@ifs.example.com"] {
             assert!(email(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "a@b", "@b.com", "a@@b.com", "a b@c.com", "a@.com", "a@b."] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.com",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+            "a@b.",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }

@@ -1,0 +1,302 @@
+//! Secrets live in the OS keyring and nowhere else.
+//!
+//! Entries use service `ifs-connect` and user `<connector id>/<kind>`, so renaming a
+//! connector never orphans its secrets. The keyring API is blocking; async callers go
+//! through [`SecretStore::set_async`] and friends, which run it on the blocking pool
+//! (a direct call from inside a tokio runtime panics in the Secret Service backend).
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::connector::ConnectorId;
+
+pub const KEYRING_SERVICE: &str = "ifs-connect";
+
+/// What a keyring entry holds for a connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecretKind {
+    ClientSecret,
+    RefreshToken,
+    AccessToken,
+}
+
+impl SecretKind {
+    pub const ALL: [SecretKind; 3] = [
+        SecretKind::ClientSecret,
+        SecretKind::RefreshToken,
+        SecretKind::AccessToken,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretKind::ClientSecret => "client_secret",
+            SecretKind::RefreshToken => "refresh_token",
+            SecretKind::AccessToken => "access_token",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            SecretKind::ClientSecret => "client secret",
+            SecretKind::RefreshToken => "refresh token",
+            SecretKind::AccessToken => "access token",
+        }
+    }
+}
+
+/// The keyring user name for one secret of one connector.
+pub fn entry_user(id: &ConnectorId, kind: SecretKind) -> String {
+    format!("{id}/{}", kind.as_str())
+}
+
+/// Why the keyring could not be used. Messages name the cause and the fix, never a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error(
+        "the OS keyring is not available ({detail}). On Linux start a Secret Service such as \
+         gnome-keyring in a D-Bus session (check that DBUS_SESSION_BUS_ADDRESS is set); \
+         ifs-connect never falls back to storing secrets in a file"
+    )]
+    Unavailable { detail: String },
+    #[error(
+        "the OS keyring is locked or refused access ({detail}). Unlock it (e.g. log in to the \
+         desktop, or run `gnome-keyring-daemon --unlock` in this session) and try again"
+    )]
+    Locked { detail: String },
+    #[error("the OS keyring failed while handling the {what} ({detail})")]
+    Failed { what: &'static str, detail: String },
+    #[error("the keyring task stopped unexpectedly")]
+    TaskFailed,
+}
+
+/// Where secrets are kept. The real implementation is [`OsKeyring`]; an in-memory one
+/// exists for unit tests of pure logic.
+pub trait SecretStore: Send + Sync + 'static {
+    fn set(
+        &self,
+        id: &ConnectorId,
+        kind: SecretKind,
+        value: &SecretString,
+    ) -> Result<(), SecretsError>;
+    fn get(&self, id: &ConnectorId, kind: SecretKind)
+    -> Result<Option<SecretString>, SecretsError>;
+    /// Deleting a secret that does not exist is not an error.
+    fn delete(&self, id: &ConnectorId, kind: SecretKind) -> Result<(), SecretsError>;
+
+    fn delete_all(&self, id: &ConnectorId) -> Result<(), SecretsError> {
+        SecretKind::ALL
+            .iter()
+            .try_for_each(|kind| self.delete(id, *kind))
+    }
+}
+
+pub type SharedSecrets = Arc<dyn SecretStore>;
+
+/// Run a keyring call on the blocking pool.
+pub async fn blocking<T, F>(secrets: &SharedSecrets, call: F) -> Result<T, SecretsError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn SecretStore) -> Result<T, SecretsError> + Send + 'static,
+{
+    let secrets = Arc::clone(secrets);
+    tokio::task::spawn_blocking(move || call(secrets.as_ref()))
+        .await
+        .map_err(|_| SecretsError::TaskFailed)?
+}
+
+/// The platform keyring: Secret Service on Linux, Keychain on macOS, Credential Manager on
+/// Windows.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsKeyring;
+
+impl OsKeyring {
+    fn entry(id: &ConnectorId, kind: SecretKind) -> Result<keyring::Entry, SecretsError> {
+        keyring::Entry::new(KEYRING_SERVICE, &entry_user(id, kind)).map_err(|e| classify(e, kind))
+    }
+}
+
+impl SecretStore for OsKeyring {
+    fn set(
+        &self,
+        id: &ConnectorId,
+        kind: SecretKind,
+        value: &SecretString,
+    ) -> Result<(), SecretsError> {
+        Self::entry(id, kind)?
+            .set_password(value.expose_secret())
+            .map_err(|e| classify(e, kind))
+    }
+
+    fn get(
+        &self,
+        id: &ConnectorId,
+        kind: SecretKind,
+    ) -> Result<Option<SecretString>, SecretsError> {
+        match Self::entry(id, kind)?.get_password() {
+            Ok(value) => Ok(Some(SecretString::from(value))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(classify(e, kind)),
+        }
+    }
+
+    fn delete(&self, id: &ConnectorId, kind: SecretKind) -> Result<(), SecretsError> {
+        match Self::entry(id, kind)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(classify(e, kind)),
+        }
+    }
+}
+
+/// Turn keyring's errors into ones that say what to do. The keyring crate's messages
+/// never contain the secret itself, so its detail text is safe to show.
+fn classify(error: keyring::Error, kind: SecretKind) -> SecretsError {
+    let detail = error.to_string();
+    match error {
+        keyring::Error::PlatformFailure(_) => SecretsError::Unavailable { detail },
+        keyring::Error::NoStorageAccess(_) => {
+            if looks_like_missing_bus(&detail) {
+                SecretsError::Unavailable { detail }
+            } else {
+                SecretsError::Locked { detail }
+            }
+        }
+        _ => SecretsError::Failed {
+            what: kind.label(),
+            detail,
+        },
+    }
+}
+
+fn looks_like_missing_bus(detail: &str) -> bool {
+    let detail = detail.to_ascii_lowercase();
+    [
+        "d-bus",
+        "dbus",
+        "bus address",
+        "no such file",
+        "connection refused",
+    ]
+    .iter()
+    .any(|needle| detail.contains(needle))
+}
+
+/// Secrets held in memory, for unit tests of pure logic. Can be told to fail writes.
+#[derive(Debug, Default)]
+pub struct MemorySecrets {
+    entries: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    fail_writes: std::sync::atomic::AtomicBool,
+}
+
+impl MemorySecrets {
+    pub fn fail_writes(&self, fail: bool) {
+        self.fail_writes
+            .store(fail, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn check_writable(&self) -> Result<(), SecretsError> {
+        if self.fail_writes.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(SecretsError::Unavailable {
+                detail: "memory store told to fail".into(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl SecretStore for MemorySecrets {
+    fn set(
+        &self,
+        id: &ConnectorId,
+        kind: SecretKind,
+        value: &SecretString,
+    ) -> Result<(), SecretsError> {
+        self.check_writable()?;
+        self.entries
+            .lock()
+            .expect("poisoned")
+            .insert(entry_user(id, kind), value.expose_secret().to_owned());
+        Ok(())
+    }
+
+    fn get(
+        &self,
+        id: &ConnectorId,
+        kind: SecretKind,
+    ) -> Result<Option<SecretString>, SecretsError> {
+        Ok(self
+            .entries
+            .lock()
+            .expect("poisoned")
+            .get(&entry_user(id, kind))
+            .map(|v| SecretString::from(v.clone())))
+    }
+
+    fn delete(&self, id: &ConnectorId, kind: SecretKind) -> Result<(), SecretsError> {
+        self.check_writable()?;
+        self.entries
+            .lock()
+            .expect("poisoned")
+            .remove(&entry_user(id, kind));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names_use_the_stable_id() {
+        let id = ConnectorId::from("0123");
+        assert_eq!(
+            entry_user(&id, SecretKind::ClientSecret),
+            "0123/client_secret"
+        );
+        assert_eq!(
+            entry_user(&id, SecretKind::RefreshToken),
+            "0123/refresh_token"
+        );
+    }
+
+    #[test]
+    fn errors_never_echo_values_and_name_a_fix() {
+        let e = SecretsError::Unavailable {
+            detail: "no bus".into(),
+        };
+        let text = e.to_string();
+        assert!(text.contains("D-Bus"));
+        assert!(text.contains("never falls back"));
+    }
+
+    #[test]
+    fn memory_store_round_trip_and_delete_all() {
+        let store = MemorySecrets::default();
+        let id = ConnectorId::from("a");
+        store
+            .set(&id, SecretKind::ClientSecret, &SecretString::from("s"))
+            .unwrap();
+        store
+            .set(&id, SecretKind::RefreshToken, &SecretString::from("r"))
+            .unwrap();
+        assert_eq!(
+            store
+                .get(&id, SecretKind::ClientSecret)
+                .unwrap()
+                .unwrap()
+                .expose_secret(),
+            "s"
+        );
+        store.delete_all(&id).unwrap();
+        assert!(store.is_empty());
+    }
+}

@@ -1,0 +1,596 @@
+//! Operations on connectors that keep the config file and the keyring consistent.
+//!
+//! The rule: the config never points at a secret that is not in the keyring. Secrets
+//! are written before the config that refers to them (and rolled back if the config
+//! write fails); secrets are deleted only after the config stopped referring to them.
+//! Every call here blocks (file I/O, keyring); async callers use `spawn_blocking`.
+
+use secrecy::SecretString;
+
+use super::connector::{Auth, Connector, ConnectorId, LastTest};
+use super::secrets::{SecretKind, SecretStore, SecretsError, SharedSecrets};
+use super::store::{Config, Store, StoreError};
+use super::validate::{self, Field, FieldError, ValidationErrors};
+
+/// What to do with a connector's client secret when saving it.
+#[derive(Debug, Clone, Default)]
+pub enum SecretChange {
+    /// Leave whatever the keyring holds.
+    #[default]
+    Keep,
+    Set(SecretString),
+    Remove,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error("there is no connector named '{0}' (see `ifs-connect list`)")]
+    NotFound(String),
+    #[error(
+        "the agent group '{0}' does not exist: create it with `ifs-connect agent-group add {0}`"
+    )]
+    UnknownGroup(String),
+    #[error(
+        "the agent group '{group}' is used by {count} connector(s); move them to another group first"
+    )]
+    GroupInUse { group: String, count: usize },
+    #[error("the agent group '{0}' already exists")]
+    GroupExists(String),
+    #[error("the agent group 'default' cannot be removed")]
+    DefaultGroup,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}; nothing was saved")]
+    Secrets(#[source] SecretsError),
+}
+
+impl WorkspaceError {
+    /// Usage and validation problems exit with 2, everything else with 1.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            WorkspaceError::Invalid(_)
+                | WorkspaceError::NotFound(_)
+                | WorkspaceError::UnknownGroup(_)
+                | WorkspaceError::GroupInUse { .. }
+                | WorkspaceError::GroupExists(_)
+                | WorkspaceError::DefaultGroup
+        )
+    }
+}
+
+/// What a removal did; the connector is gone from the config even when `secrets_left` is set.
+#[derive(Debug)]
+pub struct Removed {
+    pub connector: Connector,
+    /// The keyring refused to delete the connector's secrets; they are orphaned, not dangling.
+    pub secrets_left: Option<SecretsError>,
+}
+
+/// The config store and the keyring, used together.
+#[derive(Clone)]
+pub struct Workspace {
+    store: Store,
+    secrets: SharedSecrets,
+}
+
+impl Workspace {
+    pub fn new(store: Store, secrets: SharedSecrets) -> Self {
+        Self { store, secrets }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn secrets(&self) -> &SharedSecrets {
+        &self.secrets
+    }
+
+    pub fn load(&self) -> Result<Config, WorkspaceError> {
+        Ok(self.store.load()?)
+    }
+
+    pub fn get(&self, name: &str) -> Result<Connector, WorkspaceError> {
+        self.load()?
+            .find(name)
+            .cloned()
+            .ok_or_else(|| WorkspaceError::NotFound(name.to_owned()))
+    }
+
+    /// Create or replace the connector with this id, validating it first. A new client
+    /// secret goes to the keyring before the config names it; if the config cannot be
+    /// written, the keyring is put back as it was.
+    pub fn save(
+        &self,
+        mut connector: Connector,
+        secret: SecretChange,
+    ) -> Result<Connector, WorkspaceError> {
+        validate::validate_connector(&mut connector)?;
+        let lock = self.store.lock()?;
+        let mut config = self.store.load()?;
+        check_fits(&config, &connector)?;
+        let previous = config
+            .connectors
+            .iter()
+            .find(|c| c.id == connector.id)
+            .cloned();
+        let had_secret = previous.as_ref().is_some_and(Connector::has_client_secret);
+        let secret = effective_secret_change(&mut connector, secret, had_secret)?;
+
+        let rollback = self.write_secret_first(&connector.id, &secret)?;
+        replace_or_push(&mut config, connector.clone());
+        if let Err(e) = self.store.write(&lock, &config) {
+            rollback.undo(self.secrets.as_ref(), &connector.id);
+            return Err(e.into());
+        }
+        if matches!(secret, SecretChange::Remove) && had_secret {
+            // The config no longer names it; a failure here orphans a secret, never dangles one.
+            if let Err(e) = self.secrets.delete(&connector.id, SecretKind::ClientSecret) {
+                tracing::warn!(connector = %connector.id, error = %e, "could not delete an unused client secret");
+            }
+        }
+        Ok(connector)
+    }
+
+    fn write_secret_first(
+        &self,
+        id: &ConnectorId,
+        change: &SecretChange,
+    ) -> Result<Rollback, WorkspaceError> {
+        let SecretChange::Set(value) = change else {
+            return Ok(Rollback::Nothing);
+        };
+        let before = self
+            .secrets
+            .get(id, SecretKind::ClientSecret)
+            .map_err(WorkspaceError::Secrets)?;
+        self.secrets
+            .set(id, SecretKind::ClientSecret, value)
+            .map_err(WorkspaceError::Secrets)?;
+        Ok(match before {
+            Some(old) => Rollback::Restore(old),
+            None => Rollback::Delete,
+        })
+    }
+
+    /// Remove from the config first, then delete the secrets.
+    pub fn remove(&self, name: &str) -> Result<Removed, WorkspaceError> {
+        let connector = self.store.update(|config| {
+            let index = config
+                .position(name)
+                .ok_or_else(|| WorkspaceError::NotFound(name.to_owned()))?;
+            Ok::<_, WorkspaceError>(config.connectors.remove(index))
+        })?;
+        let secrets_left = self.secrets.delete_all(&connector.id).err();
+        Ok(Removed {
+            connector,
+            secrets_left,
+        })
+    }
+
+    /// A copy under a new name with a new id; a client secret is copied to the new id too.
+    pub fn duplicate(&self, name: &str, new_name: &str) -> Result<Connector, WorkspaceError> {
+        let original = self.get(name)?;
+        let mut copy = original.clone();
+        copy.id = ConnectorId::generate();
+        copy.name = new_name.to_owned();
+        copy.last_test = None;
+        let secret = if original.has_client_secret() {
+            match self
+                .secrets
+                .get(&original.id, SecretKind::ClientSecret)
+                .map_err(WorkspaceError::Secrets)?
+            {
+                Some(value) => SecretChange::Set(value),
+                None => SecretChange::Remove,
+            }
+        } else {
+            SecretChange::Keep
+        };
+        self.save(copy, secret)
+    }
+
+    /// Remember the outcome of a test login for the list screen.
+    pub fn record_test(&self, id: &ConnectorId, result: LastTest) -> Result<(), WorkspaceError> {
+        self.store.update(|config| {
+            if let Some(c) = config.connectors.iter_mut().find(|c| &c.id == id) {
+                c.last_test = Some(result);
+            }
+            Ok::<_, WorkspaceError>(())
+        })
+    }
+
+    pub fn add_group(&self, group: &str) -> Result<(), WorkspaceError> {
+        let group = validate::agent_group(group)
+            .map_err(|m| ValidationErrors(vec![FieldError::new(Field::AgentGroup, m)]))?;
+        self.store.update(|config| {
+            if config.has_group(&group) {
+                return Err(WorkspaceError::GroupExists(group));
+            }
+            config.agent_groups.push(group);
+            Ok(())
+        })
+    }
+
+    pub fn remove_group(&self, group: &str) -> Result<(), WorkspaceError> {
+        self.store.update(|config| {
+            if group == super::connector::DEFAULT_AGENT_GROUP {
+                return Err(WorkspaceError::DefaultGroup);
+            }
+            let Some(index) = config.agent_groups.iter().position(|g| g == group) else {
+                return Err(WorkspaceError::UnknownGroup(group.to_owned()));
+            };
+            let count = config
+                .connectors
+                .iter()
+                .filter(|c| c.agent_group == group)
+                .count();
+            if count > 0 {
+                return Err(WorkspaceError::GroupInUse {
+                    group: group.to_owned(),
+                    count,
+                });
+            }
+            config.agent_groups.remove(index);
+            Ok(())
+        })
+    }
+
+    /// Add or replace (by name) many connectors at once: all are validated before
+    /// anything is written. Imported connectors carry no secrets.
+    pub fn import(&self, connectors: Vec<Connector>) -> Result<ImportSummary, WorkspaceError> {
+        let mut checked = Vec::with_capacity(connectors.len());
+        let mut problems = Vec::new();
+        for mut connector in connectors {
+            match validate::validate_connector(&mut connector) {
+                Ok(()) => checked.push(connector),
+                Err(errors) => problems.extend(errors.0.into_iter().map(|e| FieldError {
+                    message: format!("connector '{}': {}", connector.name, e.message),
+                    ..e
+                })),
+            }
+        }
+        if let Some(dup) = first_duplicate_name(&checked) {
+            problems.push(FieldError::new(
+                Field::Name,
+                format!("the file has two connectors named '{dup}'"),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(ValidationErrors(problems).into());
+        }
+        self.store.update(|config| {
+            let mut summary = ImportSummary::default();
+            for mut connector in checked {
+                if let Some(existing) = config.find(&connector.name) {
+                    connector.id = existing.id.clone();
+                    connector.last_test = existing.last_test.clone();
+                    set_client_secret_flag(&mut connector, existing.has_client_secret());
+                    summary.replaced += 1;
+                } else {
+                    connector.id = ConnectorId::generate();
+                    set_client_secret_flag(&mut connector, false);
+                    summary.added += 1;
+                }
+                if !config.has_group(&connector.agent_group) {
+                    config.agent_groups.push(connector.agent_group.clone());
+                }
+                replace_or_push_by_name(config, connector);
+            }
+            Ok(summary)
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub added: usize,
+    pub replaced: usize,
+}
+
+enum Rollback {
+    Nothing,
+    Delete,
+    Restore(SecretString),
+}
+
+impl Rollback {
+    fn undo(self, secrets: &dyn SecretStore, id: &ConnectorId) {
+        let result = match self {
+            Rollback::Nothing => Ok(()),
+            Rollback::Delete => secrets.delete(id, SecretKind::ClientSecret),
+            Rollback::Restore(old) => secrets.set(id, SecretKind::ClientSecret, &old),
+        };
+        if let Err(e) = result {
+            tracing::warn!(connector = %id, error = %e, "could not roll back the client secret");
+        }
+    }
+}
+
+/// Name unique, group known.
+fn check_fits(config: &Config, connector: &Connector) -> Result<(), WorkspaceError> {
+    if config
+        .connectors
+        .iter()
+        .any(|c| c.name == connector.name && c.id != connector.id)
+    {
+        return Err(ValidationErrors(vec![FieldError::new(
+            Field::Name,
+            format!("a connector named '{}' already exists", connector.name),
+        )])
+        .into());
+    }
+    if !config.has_group(&connector.agent_group) {
+        return Err(WorkspaceError::UnknownGroup(connector.agent_group.clone()));
+    }
+    Ok(())
+}
+
+/// Reconcile the requested secret change with the auth type and what is stored, and set
+/// the connector's `has_client_secret` marker to match what the keyring will hold.
+fn effective_secret_change(
+    connector: &mut Connector,
+    requested: SecretChange,
+    had_secret: bool,
+) -> Result<SecretChange, WorkspaceError> {
+    match (&mut connector.auth, requested) {
+        (Auth::OpenId(_), SecretChange::Set(_)) => Err(ValidationErrors(vec![FieldError::new(
+            Field::ClientSecret,
+            "OpenId Authentication uses a public client: it has no client secret",
+        )])
+        .into()),
+        (Auth::OpenId(_), _) => Ok(SecretChange::Remove),
+        (Auth::OAuth2(a), SecretChange::Keep) => {
+            a.has_client_secret = had_secret;
+            Ok(SecretChange::Keep)
+        }
+        (Auth::OAuth2(a), SecretChange::Set(value)) => {
+            a.has_client_secret = true;
+            Ok(SecretChange::Set(value))
+        }
+        (Auth::OAuth2(a), SecretChange::Remove) => {
+            a.has_client_secret = false;
+            Ok(SecretChange::Remove)
+        }
+    }
+}
+
+fn set_client_secret_flag(connector: &mut Connector, value: bool) {
+    if let Auth::OAuth2(a) = &mut connector.auth {
+        a.has_client_secret = value;
+    }
+}
+
+fn replace_or_push(config: &mut Config, connector: Connector) {
+    match config.connectors.iter_mut().find(|c| c.id == connector.id) {
+        Some(slot) => *slot = connector,
+        None => config.connectors.push(connector),
+    }
+}
+
+fn replace_or_push_by_name(config: &mut Config, connector: Connector) {
+    match config
+        .connectors
+        .iter_mut()
+        .find(|c| c.name == connector.name)
+    {
+        Some(slot) => *slot = connector,
+        None => config.connectors.push(connector),
+    }
+}
+
+fn first_duplicate_name(connectors: &[Connector]) -> Option<&str> {
+    let mut seen = std::collections::HashSet::new();
+    connectors
+        .iter()
+        .map(|c| c.name.as_str())
+        .find(|name| !seen.insert(*name))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::core::connector::{OAuth2Auth, OpenIdAuth};
+    use crate::core::secrets::MemorySecrets;
+
+    fn workspace() -> (tempfile::TempDir, Workspace, Arc<MemorySecrets>) {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = Arc::new(MemorySecrets::default());
+        let ws = Workspace::new(Store::new(dir.path()), secrets.clone());
+        (dir, ws, secrets)
+    }
+
+    fn oauth2(name: &str) -> Connector {
+        let mut c = Connector::new(
+            name,
+            Auth::OAuth2(OAuth2Auth {
+                authorization_endpoint: "https://idp.example.com/auth".into(),
+                token_endpoint: "https://idp.example.com/token".into(),
+                client_id: "flow".into(),
+                ..OAuth2Auth::default()
+            }),
+        );
+        c.base_url = "https://ifs.example.com".into();
+        c
+    }
+
+    fn secret(value: &str) -> SecretChange {
+        SecretChange::Set(SecretString::from(value))
+    }
+
+    #[test]
+    fn a_failed_keyring_write_saves_nothing() {
+        let (_dir, ws, secrets) = workspace();
+        secrets.fail_writes(true);
+        let err = ws.save(oauth2("prod"), secret("s3cret")).unwrap_err();
+        assert!(matches!(err, WorkspaceError::Secrets(_)));
+        assert!(err.to_string().contains("nothing was saved"));
+        assert!(!ws.store().path().exists());
+    }
+
+    #[test]
+    fn a_failed_config_write_rolls_the_keyring_back() {
+        let (dir, ws, secrets) = workspace();
+        let saved = ws.save(oauth2("prod"), secret("old")).unwrap();
+        // Make the config unwritable: a directory where the temp file must go.
+        let blocker = dir
+            .path()
+            .join(format!(".connectors.toml.{}.tmp", std::process::id()));
+        std::fs::create_dir(&blocker).unwrap();
+        let err = ws.save(saved.clone(), secret("new")).unwrap_err();
+        assert!(matches!(err, WorkspaceError::Store(_)), "{err}");
+        let kept = secrets
+            .get(&saved.id, SecretKind::ClientSecret)
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.expose_secret(), "old");
+    }
+
+    #[test]
+    fn keep_preserves_the_marker_and_remove_clears_both() {
+        let (_dir, ws, secrets) = workspace();
+        let saved = ws.save(oauth2("prod"), secret("s")).unwrap();
+        assert!(saved.has_client_secret());
+        let mut edited = saved.clone();
+        if let Auth::OAuth2(a) = &mut edited.auth {
+            a.has_client_secret = false; // what a form that never saw the secret sends
+        }
+        let kept = ws.save(edited, SecretChange::Keep).unwrap();
+        assert!(kept.has_client_secret());
+        let removed = ws.save(kept, SecretChange::Remove).unwrap();
+        assert!(!removed.has_client_secret());
+        assert!(secrets.is_empty());
+    }
+
+    #[test]
+    fn names_are_unique_and_groups_must_exist() {
+        let (_dir, ws, _) = workspace();
+        ws.save(oauth2("prod"), SecretChange::Keep).unwrap();
+        let err = ws.save(oauth2("prod"), SecretChange::Keep).unwrap_err();
+        assert!(err.to_string().contains("already exists"), "{err}");
+        let mut other = oauth2("test");
+        other.agent_group = "night".into();
+        let err = ws.save(other, SecretChange::Keep).unwrap_err();
+        assert!(matches!(err, WorkspaceError::UnknownGroup(_)));
+    }
+
+    #[test]
+    fn renaming_keeps_the_secret() {
+        let (_dir, ws, secrets) = workspace();
+        let mut saved = ws.save(oauth2("prod"), secret("s")).unwrap();
+        saved.name = "production".into();
+        let renamed = ws.save(saved.clone(), SecretChange::Keep).unwrap();
+        assert!(renamed.has_client_secret());
+        assert!(
+            secrets
+                .get(&saved.id, SecretKind::ClientSecret)
+                .unwrap()
+                .is_some()
+        );
+        assert!(ws.get("prod").is_err());
+    }
+
+    #[test]
+    fn removing_deletes_every_secret() {
+        let (_dir, ws, secrets) = workspace();
+        let saved = ws.save(oauth2("prod"), secret("s")).unwrap();
+        secrets
+            .set(
+                &saved.id,
+                SecretKind::RefreshToken,
+                &SecretString::from("r"),
+            )
+            .unwrap();
+        let removed = ws.remove("prod").unwrap();
+        assert!(removed.secrets_left.is_none());
+        assert!(secrets.is_empty());
+        assert!(ws.load().unwrap().connectors.is_empty());
+    }
+
+    #[test]
+    fn openid_connectors_cannot_have_a_secret() {
+        let (_dir, ws, _) = workspace();
+        let mut c = Connector::new(
+            "oid",
+            Auth::OpenId(OpenIdAuth {
+                authority_url: "https://idp.example.com/realms/x".into(),
+                client_id: "c".into(),
+                ..OpenIdAuth::default()
+            }),
+        );
+        c.base_url = "https://ifs.example.com".into();
+        let err = ws.save(c, secret("s")).unwrap_err();
+        assert!(err.to_string().contains("public client"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_copies_the_secret_under_a_new_id() {
+        let (_dir, ws, secrets) = workspace();
+        let original = ws.save(oauth2("prod"), secret("s")).unwrap();
+        let copy = ws.duplicate("prod", "prod copy").unwrap();
+        assert_ne!(copy.id, original.id);
+        assert_eq!(
+            secrets
+                .get(&copy.id, SecretKind::ClientSecret)
+                .unwrap()
+                .unwrap()
+                .expose_secret(),
+            "s"
+        );
+    }
+
+    #[test]
+    fn import_validates_everything_before_writing_anything() {
+        let (_dir, ws, _) = workspace();
+        let mut bad = oauth2("bad");
+        bad.base_url = "nope".into();
+        let err = ws.import(vec![oauth2("good"), bad]).unwrap_err();
+        assert!(err.to_string().contains("connector 'bad'"), "{err}");
+        assert!(ws.load().unwrap().connectors.is_empty());
+
+        ws.save(oauth2("good"), secret("s")).unwrap();
+        let mut again = oauth2("good");
+        again.agent_group = "imported".into();
+        let summary = ws.import(vec![again, oauth2("new")]).unwrap();
+        assert_eq!(
+            summary,
+            ImportSummary {
+                added: 1,
+                replaced: 1
+            }
+        );
+        let config = ws.load().unwrap();
+        assert!(config.find("good").unwrap().has_client_secret());
+        assert!(config.has_group("imported"));
+    }
+
+    #[test]
+    fn groups_in_use_or_default_cannot_be_removed() {
+        let (_dir, ws, _) = workspace();
+        ws.add_group("night").unwrap();
+        assert!(matches!(
+            ws.add_group("night"),
+            Err(WorkspaceError::GroupExists(_))
+        ));
+        let mut c = oauth2("prod");
+        c.agent_group = "night".into();
+        ws.save(c, SecretChange::Keep).unwrap();
+        assert!(matches!(
+            ws.remove_group("night"),
+            Err(WorkspaceError::GroupInUse { count: 1, .. })
+        ));
+        assert!(matches!(
+            ws.remove_group("default"),
+            Err(WorkspaceError::DefaultGroup)
+        ));
+        ws.remove("prod").unwrap();
+        ws.remove_group("night").unwrap();
+    }
+}
