@@ -1,0 +1,159 @@
+// Shared by browser.mjs (Chromium) and fetch-browser.mjs (plain fetch): settings from the
+// environment, recognising the program's loopback callback, and the one JSON result line.
+//
+// Environment:
+//   BROWSER_LOG        file the result line is appended to (default /dev/null)
+//   BROWSER_LOGIN      login name typed on the provider's login form (default: the value the form
+//                      was prefilled with through login_hint, else "alice")
+//   BROWSER_PASSWORD   password typed (default "any-password"; the dev provider accepts anything)
+//   BROWSER_ACTION     "login" (default): sign in and consent;
+//                      "deny": cancel on the first provider page (login), so the provider redirects
+//                              to the callback with error=access_denied;
+//                      "deny-consent": sign in, then cancel on the consent page;
+//                      "ignore": open the URL, log what loaded, and stop (a user who walks away)
+//   BROWSER_PROVIDER_ORIGIN  origin that is not the callback (default: the origin of the URL opened)
+//   BROWSER_TIMEOUT_MS overall bound (default 60000)
+//   BROWSER_SCREENSHOT PNG path for a screenshot of the final page (Chromium only)
+//   BROWSER_LINGER_MS  keep Chromium open this long after the callback page loaded (default 0)
+//
+// Result line (one JSON object, appended to BROWSER_LOG):
+//   {"ok":true|false,"final_url":...,"title":...,"text":...,"status":N|null,
+//    "error":null|"...","login_prefill":null|"...","steps":[urls...],"elapsed_ms":N,"engine":"..."}
+
+import { appendFileSync } from 'node:fs';
+
+export const env = process.env;
+
+export function settings() {
+  const timeoutMs = Number(env.BROWSER_TIMEOUT_MS || 60000);
+  const action = env.BROWSER_ACTION || 'login';
+  if (!['login', 'deny', 'deny-consent', 'ignore'].includes(action)) {
+    throw new Error(`BROWSER_ACTION must be login, deny, deny-consent or ignore, got ${action}`);
+  }
+  return {
+    log: env.BROWSER_LOG || '/dev/null',
+    login: env.BROWSER_LOGIN || '',
+    password: env.BROWSER_PASSWORD || 'any-password',
+    action,
+    providerOrigin: env.BROWSER_PROVIDER_ORIGIN || '',
+    timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? Math.min(timeoutMs, 600000) : 60000,
+    screenshot: env.BROWSER_SCREENSHOT || '',
+    lingerMs: Math.min(Number(env.BROWSER_LINGER_MS || 0) || 0, 30000),
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+export function isLoopback(url) {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(url).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+}
+
+// The program's loopback listener: a loopback URL that is not on the provider's origin.
+export function makeIsCallback(startUrl, providerOrigin) {
+  let origin = providerOrigin;
+  if (!origin) {
+    try {
+      origin = new URL(startUrl).origin;
+    } catch {
+      origin = '';
+    }
+  }
+  return (url) => {
+    if (!isLoopback(url)) return false;
+    try {
+      const u = new URL(url);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin !== origin;
+    } catch {
+      return false;
+    }
+  };
+}
+
+let written = false;
+
+export function writeResult(log, result) {
+  if (written) return;
+  written = true;
+  const line = JSON.stringify({
+    ok: false,
+    final_url: null,
+    title: null,
+    text: null,
+    status: null,
+    error: null,
+    login_prefill: null,
+    steps: [],
+    ...result,
+  });
+  try {
+    appendFileSync(log, `${line}\n`);
+  } catch (e) {
+    process.stderr.write(`cannot write ${log}: ${e.message}\n${line}\n`);
+  }
+}
+
+export function diag(msg) {
+  process.stderr.write(`[${new Date().toISOString()}] ${msg}\n`);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function titleOf(html) {
+  const m = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html || '');
+  return m ? decodeEntities(m[1].trim()) : '';
+}
+
+export function decodeEntities(s) {
+  return s
+    .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+// Run `main(result, onCleanup)` under the overall deadline; on timeout or error log a failure and
+// exit 1. Functions given to onCleanup run (bounded to 5 s in all) before the process exits.
+export async function runBounded(name, startUrl, cfg, main) {
+  const started = Date.now();
+  const result = { engine: name, steps: [] };
+  const cleanups = [];
+  let finishing = false;
+  const finish = async (extra, code) => {
+    if (finishing) return;
+    finishing = true;
+    writeResult(cfg.log, { ...result, ...extra, elapsed_ms: Date.now() - started });
+    const hard = setTimeout(() => process.exit(code), 5000);
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        diag(`${name}: cleanup failed: ${e?.message || e}`);
+      }
+    }
+    clearTimeout(hard);
+    process.exit(code);
+  };
+  const timer = setTimeout(() => {
+    diag(`${name}: timed out after ${cfg.timeoutMs} ms`);
+    finish({ ok: false, error: `timed out after ${cfg.timeoutMs} ms` }, 1);
+  }, cfg.timeoutMs);
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    process.on(sig, () => finish({ ok: false, error: `killed by ${sig}` }, 1));
+  }
+  try {
+    const out = await main(result, (fn) => cleanups.push(fn));
+    clearTimeout(timer);
+    await finish(out, out.ok ? 0 : 1);
+  } catch (e) {
+    clearTimeout(timer);
+    diag(`${name}: ${e?.stack || e}`);
+    await finish({ ok: false, error: String(e?.message || e) }, 1);
+  }
+}
