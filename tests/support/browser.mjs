@@ -1,0 +1,182 @@
+// A real browser for tests: headless Debian Chromium driven by playwright-core. Opens the URL, signs
+// in on oidc-provider's dev login form, consents, and waits for the program's loopback callback page;
+// logs one JSON result line (see flow-common.mjs) and exits 0 on success, 1 on failure.
+//
+//   node tests/support/browser.mjs URL      (usually through the `browser` wrapper, as $BROWSER)
+//
+// Nothing is loaded from outside this machine: every request to a host other than a loopback one
+// is aborted, and host name resolution is switched off except for localhost.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+import {
+  diag, isLoopback, makeIsCallback, runBounded, settings, sleep,
+} from './flow-common.mjs';
+
+const CHROMIUM = process.env.BROWSER_CHROMIUM || '/usr/bin/chromium';
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-default-apps',
+  '--disable-extensions',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]',
+];
+
+const url = process.argv[process.argv.length - 1];
+const cfg = settings();
+
+await runBounded('chromium', url, cfg, async (result, onCleanup) => {
+  if (!url || process.argv.length < 3) throw new Error('usage: browser.mjs URL');
+  const isCallback = makeIsCallback(url, cfg.providerOrigin);
+  const deadline = Date.now() + cfg.timeoutMs;
+  const left = () => Math.max(1, deadline - Date.now());
+
+  const profile = mkdtempSync(join(tmpdir(), 'ifs-connect-chromium-'));
+  onCleanup(() => rmSync(profile, { recursive: true, force: true, maxRetries: 3 }));
+
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    timeout: Math.min(30000, left()),
+    viewport: { width: 1000, height: 800 },
+  });
+  onCleanup(() => context.close());
+
+  await context.route('**/*', (route) => {
+    const target = route.request().url();
+    if (isLoopback(target) || target.startsWith('data:') || target.startsWith('about:')) {
+      return route.continue();
+    }
+    diag(`chromium: blocked a request to ${target}`);
+    return route.abort('blockedbyclient');
+  });
+
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(15000);
+
+  // The first main-frame navigation to the callback: its response (any status) or its failure.
+  let resolveCallback;
+  const callbackDone = new Promise((r) => { resolveCallback = r; });
+  let callback = null;
+  page.on('request', (req) => {
+    if (req.isNavigationRequest() && req.frame() === page.mainFrame()) {
+      result.steps.push(`${req.method()} ${req.url()}`);
+    }
+  });
+  let lastStatus = null;
+  page.on('response', (res) => {
+    const req = res.request();
+    if (req.isNavigationRequest() && req.frame() === page.mainFrame()) lastStatus = res.status();
+    if (!callback && req.isNavigationRequest() && req.frame() === page.mainFrame() && isCallback(res.url())) {
+      callback = { status: res.status(), url: res.url() };
+      resolveCallback();
+    }
+  });
+  page.on('requestfailed', (req) => {
+    if (!callback && req.isNavigationRequest() && req.frame() === page.mainFrame() && isCallback(req.url())) {
+      callback = { status: null, url: req.url(), failure: req.failure()?.errorText || 'failed' };
+      resolveCallback();
+    }
+  });
+
+  const snapshot = async () => {
+    const [title, text] = await Promise.all([
+      page.title().catch(() => null),
+      page.evaluate(() => document.body?.innerText ?? '').catch(() => null),
+    ]);
+    if (cfg.screenshot) {
+      await page.screenshot({ path: cfg.screenshot, fullPage: true }).catch((e) => diag(`chromium: screenshot failed: ${e.message}`));
+    }
+    return { final_url: page.url(), title, text, status: lastStatus };
+  };
+
+  try {
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: Math.min(20000, left()) });
+  } catch (e) {
+    if (!callback) throw e; // a callback that refused the connection is handled below
+  }
+
+  if (cfg.action === 'ignore') {
+    return { ok: true, ...(await snapshot()) };
+  }
+
+  const handled = new Set();
+  while (!callback && Date.now() < deadline) {
+    let state;
+    try {
+      state = await page.evaluate(() => {
+        const login = document.querySelector('input[name=login]');
+        return {
+          url: location.href,
+          ready: document.readyState,
+          title: document.title,
+          login: !!login,
+          prefill: login ? login.value : null,
+          consent: !!document.querySelector('input[name=prompt][value=consent]'),
+          abort: document.querySelector('a[href$="/abort"]')?.href || null,
+        };
+      });
+    } catch {
+      await sleep(50); // navigating: the old document is gone, the new one not there yet
+      continue;
+    }
+    if (callback) break;
+    if (state.ready === 'loading') {
+      await sleep(50);
+      continue;
+    }
+    const key = `${state.url}#${state.login ? 'login' : state.consent ? 'consent' : 'other'}`;
+    if ((state.login || state.consent) && !handled.has(key)) {
+      handled.add(key);
+      if (state.login) result.login_prefill = state.prefill || null;
+      const deny = cfg.action === 'deny' || (cfg.action === 'deny-consent' && state.consent);
+      try {
+        if (deny) {
+          if (!state.abort) return { ok: false, error: 'no abort link on the provider page', ...(await snapshot()) };
+          diag('chromium: choosing Cancel');
+          await page.click('a[href$="/abort"]', { timeout: Math.min(10000, left()) });
+        } else if (state.login) {
+          diag('chromium: signing in');
+          await page.fill('input[name=login]', cfg.login || state.prefill || 'alice', { timeout: Math.min(10000, left()) });
+          await page.fill('input[name=password]', cfg.password, { timeout: Math.min(10000, left()) });
+          await page.click('button[type=submit]', { timeout: Math.min(10000, left()) });
+        } else {
+          diag('chromium: consenting');
+          await page.click('button[type=submit]', { timeout: Math.min(10000, left()) });
+        }
+      } catch (e) {
+        if (!callback) diag(`chromium: page action: ${e.message.split('\n')[0]}`);
+      }
+    } else if (!state.login && !state.consent && !handled.has(key)) {
+      // Neither form nor callback: an error page of the provider, most likely. Give a pending
+      // navigation a moment, then report what is shown.
+      await Promise.race([callbackDone, sleep(1000)]);
+      if (callback) break;
+      const now = await page.evaluate(() => location.href).catch(() => null);
+      if (now === state.url) {
+        return { ok: false, error: 'neither a login or consent form nor the callback', ...(await snapshot()) };
+      }
+    }
+    await Promise.race([callbackDone, sleep(100)]);
+  }
+  if (!callback) return { ok: false, error: 'no callback before the deadline', ...(await snapshot()) };
+
+  if (callback.failure) {
+    return {
+      ok: false, final_url: callback.url, status: null, error: `callback request failed: ${callback.failure}`,
+    };
+  }
+  await page.waitForLoadState('load', { timeout: Math.min(10000, left()) }).catch(() => {});
+  const shot = await snapshot();
+  if (cfg.lingerMs) await sleep(Math.min(cfg.lingerMs, left()));
+  return { ok: true, ...shot, status: callback.status };
+});
