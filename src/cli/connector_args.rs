@@ -1,0 +1,528 @@
+//! `add` and `edit`: the same flags, applied to a new or an existing connector.
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Context, Failure};
+use crate::core::connector::{
+    Auth, AuthKind, Connector, DEFAULT_AGENT_GROUP, OAuth2Auth, OpenIdAuth, Param,
+};
+use crate::core::validate::{self, ValidationErrors};
+use crate::core::workspace::{SecretChange, WorkspaceError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthFlag {
+    /// OpenId Authentication: endpoints from the authority's discovery document
+    Openid,
+    /// OAuth2 Authorization Code Flow: endpoints entered by hand
+    Oauth2,
+}
+
+impl From<AuthFlag> for AuthKind {
+    fn from(flag: AuthFlag) -> Self {
+        match flag {
+            AuthFlag::Openid => AuthKind::OpenId,
+            AuthFlag::Oauth2 => AuthKind::OAuth2,
+        }
+    }
+}
+
+/// Every field a connector has, all optional so `edit` changes only what is given.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnectorFlags {
+    /// Agent group the connector runs in [add default: default]
+    #[arg(long, value_name = "GROUP")]
+    pub agent_group: Option<String>,
+    /// Base URL of the IFS Cloud instance, e.g. https://ifs.example.com
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Authentication type
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthFlag>,
+    /// Display name shown for the login
+    #[arg(long, value_name = "TEXT")]
+    pub display_name: Option<String>,
+    /// OpenId: Authority URL, the discovery URL without .well-known/openid-configuration
+    #[arg(long, value_name = "URL")]
+    pub authority: Option<String>,
+    /// OAuth2: authorization endpoint
+    #[arg(long, value_name = "URL")]
+    pub authorization_endpoint: Option<String>,
+    /// OAuth2: token endpoint
+    #[arg(long, value_name = "URL")]
+    pub token_endpoint: Option<String>,
+    /// OAuth2: issuer, so the ID token's signature can be checked against its keys
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// IAM client ID (case-sensitive)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// OAuth2: read the client secret from standard input (never from the command line)
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// OAuth2: forget the stored client secret (a public client)
+    #[arg(long, conflicts_with = "client_secret_stdin")]
+    pub remove_client_secret: bool,
+    /// Scopes, space separated [default: openid]
+    #[arg(long, value_name = "SCOPES")]
+    pub scopes: Option<String>,
+    /// Extra authorization query parameter, e.g. prompt=select_account (repeatable; on edit
+    /// the given list replaces the old one)
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Remove every extra query parameter
+    #[arg(long, conflicts_with = "params")]
+    pub clear_params: bool,
+    /// OpenId: do not check that endpoints lie under the authority
+    #[arg(long, overrides_with = "validate_endpoints")]
+    pub no_validate_endpoints: bool,
+    /// OpenId: check that endpoints lie under the authority (the default)
+    #[arg(long, hide_short_help = true)]
+    pub validate_endpoints: bool,
+    /// OpenId: do not check the discovery issuer against the authority
+    #[arg(long, overrides_with = "validate_issuer_name")]
+    pub no_validate_issuer_name: bool,
+    /// OpenId: check the discovery issuer against the authority (the default)
+    #[arg(long, hide_short_help = true)]
+    pub validate_issuer_name: bool,
+    /// OpenId: do not check the ID token's iss against the discovery issuer
+    #[arg(long, overrides_with = "validate_token_issuer_name")]
+    pub no_validate_token_issuer_name: bool,
+    /// OpenId: check the ID token's iss (the default)
+    #[arg(long, hide_short_help = true)]
+    pub validate_token_issuer_name: bool,
+    /// OAuth2: do not use PKCE (only for providers that reject it)
+    #[arg(long, overrides_with = "pkce")]
+    pub no_pkce: bool,
+    /// OAuth2: use PKCE (the default)
+    #[arg(long, hide_short_help = true)]
+    pub pkce: bool,
+    /// OpenId: never use pushed authorization requests, even when advertised
+    #[arg(long, overrides_with = "par")]
+    pub no_par: bool,
+    /// OpenId: use pushed authorization requests when advertised (the default)
+    #[arg(long, hide_short_help = true)]
+    pub par: bool,
+    /// Send this email as login_hint so the IFS login page is prefilled ("" clears it)
+    #[arg(long, value_name = "EMAIL")]
+    pub prefill_user_email: Option<String>,
+    /// Redirect URI registered on the IAM client; without a port any free port is used
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+    /// Path below the Base URL that a test login calls ("" skips the call)
+    #[arg(long, value_name = "PATH")]
+    pub probe_path: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Unique connector name
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    #[command(flatten)]
+    pub flags: ConnectorFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The connector to change
+    pub connector: String,
+    /// New name
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub flags: ConnectorFlags,
+}
+
+pub async fn add(context: &Context, args: AddArgs) -> Result<ExitCode, Failure> {
+    let flags = args.flags;
+    let kind: AuthKind = flags
+        .auth
+        .ok_or_else(|| Failure::usage("--auth is required: openid or oauth2"))?
+        .into();
+    require(
+        &flags.base_url,
+        "--base-url",
+        "the Base URL of the IFS Cloud instance",
+    )?;
+    match kind {
+        AuthKind::OpenId => require(&flags.authority, "--authority", "the Authority URL")?,
+        AuthKind::OAuth2 => {
+            require(
+                &flags.authorization_endpoint,
+                "--authorization-endpoint",
+                "the authorization endpoint",
+            )?;
+            require(
+                &flags.token_endpoint,
+                "--token-endpoint",
+                "the token endpoint",
+            )?;
+        }
+    }
+    require(
+        &flags.client_id,
+        "--client-id",
+        "the IAM client's Client ID",
+    )?;
+    let mut connector = Connector::new(args.name, empty_auth(kind));
+    connector.agent_group = DEFAULT_AGENT_GROUP.to_owned();
+    apply(&flags, &mut connector)?;
+    let secret = secret_change(&flags)?;
+    let saved = save(context, connector, secret).await?;
+    print_saved("Added", &saved);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn edit(context: &Context, args: EditArgs) -> Result<ExitCode, Failure> {
+    let workspace = context.workspace.clone();
+    let name = args.connector.clone();
+    let mut connector = blocking(move || workspace.get(&name)).await?;
+    if let Some(new_name) = args.name {
+        connector.name = new_name;
+    }
+    apply(&args.flags, &mut connector)?;
+    let secret = secret_change(&args.flags)?;
+    let saved = save(context, connector, secret).await?;
+    print_saved("Updated", &saved);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn require(value: &Option<String>, flag: &str, what: &str) -> Result<(), Failure> {
+    match value {
+        Some(_) => Ok(()),
+        None => Err(Failure::usage(format!("{flag} is required: give {what}"))),
+    }
+}
+
+fn empty_auth(kind: AuthKind) -> Auth {
+    match kind {
+        AuthKind::OpenId => Auth::OpenId(OpenIdAuth::default()),
+        AuthKind::OAuth2 => Auth::OAuth2(OAuth2Auth::default()),
+    }
+}
+
+/// Switch the auth type, keeping what both types share.
+fn convert_auth(auth: &Auth, kind: AuthKind) -> Auth {
+    if auth.kind() == kind {
+        return auth.clone();
+    }
+    let mut next = empty_auth(kind);
+    let (display_name, client_id, scopes, extra_params, email) = match &mut next {
+        Auth::OpenId(a) => (
+            &mut a.display_name,
+            &mut a.client_id,
+            &mut a.scopes,
+            &mut a.extra_params,
+            &mut a.prefill_user_email,
+        ),
+        Auth::OAuth2(a) => (
+            &mut a.display_name,
+            &mut a.client_id,
+            &mut a.scopes,
+            &mut a.extra_params,
+            &mut a.prefill_user_email,
+        ),
+    };
+    *display_name = auth.display_name().to_owned();
+    *client_id = auth.client_id().to_owned();
+    *scopes = auth.scopes().to_owned();
+    *extra_params = auth.extra_params().to_vec();
+    *email = auth.prefill_user_email().map(str::to_owned);
+    next
+}
+
+/// Apply the given flags; flags that belong to the other auth type are an error.
+fn apply(flags: &ConnectorFlags, connector: &mut Connector) -> Result<(), Failure> {
+    set(&mut connector.agent_group, &flags.agent_group);
+    set(&mut connector.base_url, &flags.base_url);
+    set(&mut connector.redirect_uri, &flags.redirect_uri);
+    set(&mut connector.probe_path, &flags.probe_path);
+    if let Some(kind) = flags.auth {
+        connector.auth = convert_auth(&connector.auth, kind.into());
+    }
+    let params = parse_params(flags)?;
+    match &mut connector.auth {
+        Auth::OpenId(a) => {
+            reject_for(flags, AuthKind::OpenId)?;
+            set(&mut a.display_name, &flags.display_name);
+            set(&mut a.authority_url, &flags.authority);
+            set(&mut a.client_id, &flags.client_id);
+            set(&mut a.scopes, &flags.scopes);
+            toggle(
+                &mut a.validate_endpoints,
+                flags.validate_endpoints,
+                flags.no_validate_endpoints,
+            );
+            toggle(
+                &mut a.validate_issuer_name,
+                flags.validate_issuer_name,
+                flags.no_validate_issuer_name,
+            );
+            toggle(
+                &mut a.validate_token_issuer_name,
+                flags.validate_token_issuer_name,
+                flags.no_validate_token_issuer_name,
+            );
+            toggle(&mut a.use_par, flags.par, flags.no_par);
+            set_email(&mut a.prefill_user_email, &flags.prefill_user_email);
+            if let Some(params) = params {
+                a.extra_params = params;
+            }
+        }
+        Auth::OAuth2(a) => {
+            reject_for(flags, AuthKind::OAuth2)?;
+            set(&mut a.display_name, &flags.display_name);
+            set(&mut a.authorization_endpoint, &flags.authorization_endpoint);
+            set(&mut a.token_endpoint, &flags.token_endpoint);
+            set(&mut a.client_id, &flags.client_id);
+            set(&mut a.scopes, &flags.scopes);
+            toggle(&mut a.pkce, flags.pkce, flags.no_pkce);
+            set_email(&mut a.prefill_user_email, &flags.prefill_user_email);
+            if let Some(issuer) = &flags.issuer {
+                a.issuer = (!issuer.trim().is_empty()).then(|| issuer.clone());
+            }
+            if let Some(params) = params {
+                a.extra_params = params;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn reject_for(flags: &ConnectorFlags, kind: AuthKind) -> Result<(), Failure> {
+    let other_type_flags: &[(&str, bool)] = match kind {
+        AuthKind::OpenId => &[
+            (
+                "--authorization-endpoint",
+                flags.authorization_endpoint.is_some(),
+            ),
+            ("--token-endpoint", flags.token_endpoint.is_some()),
+            ("--issuer", flags.issuer.is_some()),
+            ("--client-secret-stdin", flags.client_secret_stdin),
+            ("--no-pkce", flags.no_pkce),
+            ("--pkce", flags.pkce),
+        ],
+        AuthKind::OAuth2 => &[
+            ("--authority", flags.authority.is_some()),
+            ("--no-validate-endpoints", flags.no_validate_endpoints),
+            ("--validate-endpoints", flags.validate_endpoints),
+            ("--no-validate-issuer-name", flags.no_validate_issuer_name),
+            ("--validate-issuer-name", flags.validate_issuer_name),
+            (
+                "--no-validate-token-issuer-name",
+                flags.no_validate_token_issuer_name,
+            ),
+            (
+                "--validate-token-issuer-name",
+                flags.validate_token_issuer_name,
+            ),
+            ("--no-par", flags.no_par),
+            ("--par", flags.par),
+        ],
+    };
+    match other_type_flags.iter().find(|(_, given)| *given) {
+        None => Ok(()),
+        Some((flag, _)) => Err(Failure::usage(format!(
+            "{flag} does not apply to {}; use --auth {} for it",
+            kind.label(),
+            match kind {
+                AuthKind::OpenId => "oauth2",
+                AuthKind::OAuth2 => "openid",
+            }
+        ))),
+    }
+}
+
+fn set(slot: &mut String, value: &Option<String>) {
+    if let Some(value) = value {
+        slot.clone_from(value);
+    }
+}
+
+fn set_email(slot: &mut Option<String>, value: &Option<String>) {
+    if let Some(value) = value {
+        *slot = (!value.trim().is_empty()).then(|| value.clone());
+    }
+}
+
+fn toggle(slot: &mut bool, on: bool, off: bool) {
+    if on {
+        *slot = true;
+    }
+    if off {
+        *slot = false;
+    }
+}
+
+fn parse_params(flags: &ConnectorFlags) -> Result<Option<Vec<Param>>, Failure> {
+    if flags.clear_params {
+        return Ok(Some(Vec::new()));
+    }
+    if flags.params.is_empty() {
+        return Ok(None);
+    }
+    flags
+        .params
+        .iter()
+        .map(|p| validate::param_assignment(p).map_err(|m| Failure::usage(format!("--param: {m}"))))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn secret_change(flags: &ConnectorFlags) -> Result<SecretChange, Failure> {
+    if flags.remove_client_secret {
+        return Ok(SecretChange::Remove);
+    }
+    if !flags.client_secret_stdin {
+        return Ok(SecretChange::Keep);
+    }
+    let secret = read_secret_from_stdin()?;
+    if secret.expose_secret().is_empty() {
+        return Err(Failure::usage(
+            "--client-secret-stdin read an empty secret; pipe the secret in, e.g. `pass show ifs | ifs-connect add ...`",
+        ));
+    }
+    Ok(SecretChange::Set(secret))
+}
+
+/// Read the secret from a pipe, or ask for it without echo on a terminal.
+fn read_secret_from_stdin() -> Result<SecretString, Failure> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return super::hidden_input::read_line("Client secret (input hidden): ")
+            .map_err(|e| Failure::other(format!("cannot read the client secret: {e}")));
+    }
+    let mut text = String::new();
+    stdin
+        .lock()
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::other(format!("cannot read the client secret from stdin: {e}")))?;
+    let trimmed = text.trim_end_matches(['\n', '\r']).to_owned();
+    zeroize::Zeroize::zeroize(&mut text);
+    Ok(SecretString::from(trimmed))
+}
+
+async fn save(
+    context: &Context,
+    connector: Connector,
+    secret: SecretChange,
+) -> Result<Connector, Failure> {
+    let workspace = context.workspace.clone();
+    blocking(move || workspace.save(connector, secret)).await
+}
+
+/// Run blocking core work (file I/O, keyring) off the async runtime.
+pub(super) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, WorkspaceError> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| Failure::other("an internal task stopped unexpectedly"))?
+        .map_err(|e| match &e {
+            WorkspaceError::Invalid(errors) => Failure::usage(describe(errors)),
+            _ => Failure::from(e),
+        })
+}
+
+/// Validation problems as the CLI user sees them: one line each, naming the flag.
+fn describe(errors: &ValidationErrors) -> String {
+    let lines: Vec<String> = errors
+        .0
+        .iter()
+        .map(|e| format!("{} ({}): {}", e.field.label(), e.field.flag(), e.message))
+        .collect();
+    if lines.len() == 1 {
+        lines.into_iter().next().unwrap_or_default()
+    } else {
+        format!(
+            "the connector has {} problems:\n  {}",
+            lines.len(),
+            lines.join("\n  ")
+        )
+    }
+}
+
+fn print_saved(verb: &str, connector: &Connector) {
+    println!(
+        "{verb} connector '{}' ({}, agent group '{}').",
+        connector.name,
+        connector.auth_kind().label(),
+        connector.agent_group
+    );
+    if connector.has_client_secret() {
+        println!("The client secret is stored in the OS keyring.");
+    }
+    println!(
+        "Register this redirect URI on the IFS IAM client: {}",
+        connector.redirect_uri
+    );
+    println!(
+        "Test it with: ifs-connect login {}",
+        shell_word(&connector.name)
+    );
+}
+
+/// Quote a name for a copy-pasteable command line when it needs it.
+pub(super) fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/@".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switching_auth_type_keeps_shared_fields() {
+        let openid = Auth::OpenId(OpenIdAuth {
+            display_name: "Prod".into(),
+            client_id: "flow".into(),
+            scopes: "openid profile".into(),
+            extra_params: vec![Param::new("prompt", "select_account")],
+            prefill_user_email: Some("a@b.co".into()),
+            ..OpenIdAuth::default()
+        });
+        let Auth::OAuth2(a) = convert_auth(&openid, AuthKind::OAuth2) else {
+            panic!()
+        };
+        assert_eq!(a.client_id, "flow");
+        assert_eq!(a.scopes, "openid profile");
+        assert_eq!(a.extra_params.len(), 1);
+        assert_eq!(a.prefill_user_email.as_deref(), Some("a@b.co"));
+        assert!(a.pkce);
+    }
+
+    #[test]
+    fn flags_of_the_other_type_are_refused() {
+        let flags = ConnectorFlags {
+            authority: Some("https://x.example.com".into()),
+            ..ConnectorFlags::default()
+        };
+        let mut c = Connector::new("x", Auth::OAuth2(OAuth2Auth::default()));
+        let err = apply(&flags, &mut c).unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(
+            err.message.contains("--authority does not apply"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("prod"), "prod");
+        assert_eq!(shell_word("my prod"), "'my prod'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
+}
