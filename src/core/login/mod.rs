@@ -1,0 +1,256 @@
+//! The login engine: discovery, loopback redirect, browser consent, token exchange,
+//! ID token validation, userinfo and an API probe.
+//!
+//! It reports progress as [`LoginEvent`]s so the CLI and the TUI show the same steps,
+//! and returns a [`LoginOutcome`] that never contains a token or a secret.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub mod discovery;
+
+/// The steps of a test login, in order. Not every login runs every step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Discovery,
+    Jwks,
+    Listener,
+    Authorize,
+    Browser,
+    Callback,
+    Token,
+    IdToken,
+    Userinfo,
+    Probe,
+    Keyring,
+}
+
+impl Step {
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Discovery => "Discovery",
+            Step::Jwks => "Signing keys (JWKS)",
+            Step::Listener => "Loopback listener",
+            Step::Authorize => "Authorization request",
+            Step::Browser => "Browser",
+            Step::Callback => "Redirect",
+            Step::Token => "Token exchange",
+            Step::IdToken => "ID token",
+            Step::Userinfo => "Userinfo",
+            Step::Probe => "API probe",
+            Step::Keyring => "Refresh token saved",
+        }
+    }
+}
+
+/// One finished step, as shown in the step list and in `--json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepReport {
+    #[serde(rename = "name")]
+    pub step: Step,
+    pub ok: bool,
+    pub ms: u64,
+    /// One line for a person: "https://…/auth (PAR)", "port 54321", "HTTP 200".
+    pub detail: String,
+}
+
+/// Progress, sent as it happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginEvent {
+    Started(Step),
+    Finished(StepReport),
+    /// The URL the user must visit. Shown in full so it can be copied; holds no secret.
+    OpenUrl {
+        url: String,
+        /// Whether a browser was launched; when false the user must open the URL elsewhere
+        /// and may paste the redirected URL back.
+        browser_opened: bool,
+        /// Why no browser was opened, when it was not.
+        browser_note: Option<String>,
+        /// Seconds until the wait for the redirect gives up.
+        timeout_secs: u64,
+    },
+}
+
+/// Stable error kinds, printed by `login --json` and matched by tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Discovery,
+    InsecureEndpoint,
+    IssuerMismatch,
+    EndpointOutsideAuthority,
+    Browser,
+    Timeout,
+    Cancelled,
+    AuthorizationDenied,
+    CallbackIssuerMismatch,
+    TokenRequest,
+    IdTokenSignature,
+    IdTokenAlgorithm,
+    IdTokenIssuer,
+    IdTokenAudience,
+    IdTokenExpired,
+    IdTokenClockSkew,
+    IdTokenNonce,
+    IdTokenUnknownKey,
+    Userinfo,
+    Probe,
+    Keyring,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Discovery => "discovery",
+            ErrorKind::InsecureEndpoint => "insecure_endpoint",
+            ErrorKind::IssuerMismatch => "issuer_mismatch",
+            ErrorKind::EndpointOutsideAuthority => "endpoint_outside_authority",
+            ErrorKind::Browser => "browser",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::AuthorizationDenied => "authorization_denied",
+            ErrorKind::CallbackIssuerMismatch => "callback_issuer_mismatch",
+            ErrorKind::TokenRequest => "token_request",
+            ErrorKind::IdTokenSignature => "id_token_signature",
+            ErrorKind::IdTokenAlgorithm => "id_token_algorithm",
+            ErrorKind::IdTokenIssuer => "id_token_issuer",
+            ErrorKind::IdTokenAudience => "id_token_audience",
+            ErrorKind::IdTokenExpired => "id_token_expired",
+            ErrorKind::IdTokenClockSkew => "id_token_clock_skew",
+            ErrorKind::IdTokenNonce => "id_token_nonce",
+            ErrorKind::IdTokenUnknownKey => "id_token_unknown_key",
+            ErrorKind::Userinfo => "userinfo",
+            ErrorKind::Probe => "probe",
+            ErrorKind::Keyring => "keyring",
+        }
+    }
+}
+
+/// Why a login failed: a stable kind, a plain sentence, and the likely fix.
+/// Never contains a code, token or secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct LoginError {
+    pub kind: ErrorKind,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl LoginError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// How the ID token's signature was checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureStatus {
+    /// Verified against the issuer's JWKS with this algorithm.
+    Verified { alg: String },
+    /// Not checked: no JWKS is known (OAuth2 connector without an issuer). The token came
+    /// straight from the token endpoint over TLS (OIDC Core 3.1.3.7 step 6).
+    NotVerifiedNoJwks,
+}
+
+/// What the tokens say about the signed-in user. No token values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Claims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aud: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Access token expiry, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    pub refresh_token: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeResult {
+    pub url: String,
+    pub status: Option<u16>,
+    pub ms: u64,
+}
+
+/// Everything a test login found out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LoginOutcome {
+    pub ok: bool,
+    pub steps: Vec<StepReport>,
+    pub claims: Option<Claims>,
+    pub probe: Option<ProbeResult>,
+    pub error: Option<LoginError>,
+}
+
+/// Whether to launch a browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BrowserMode {
+    /// Open one when the machine can (`$BROWSER` set, a display, macOS, Windows, WSL).
+    #[default]
+    Auto,
+    /// Only print the URL; wait for the redirect or a pasted URL.
+    Never,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginOptions {
+    /// How long to wait for the redirect.
+    pub timeout: Duration,
+    pub browser: BrowserMode,
+    /// Leeway for `exp` and `iat`.
+    pub leeway: Duration,
+    /// Timeout for each HTTP request to the provider or the API.
+    pub http_timeout: Duration,
+}
+
+impl Default for LoginOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(300),
+            browser: BrowserMode::Auto,
+            leeway: Duration::from_secs(60),
+            http_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Run a complete test login for `connector`.
+///
+/// `pasted` carries redirected URLs pasted by the user (CLI stdin, TUI paste box); the
+/// first valid one or the loopback callback wins. `cancel` ends the wait cleanly.
+/// Events go to `events` as they happen; a closed receiver is not an error.
+pub async fn run(
+    connector: crate::core::connector::Connector,
+    secrets: crate::core::secrets::SharedSecrets,
+    options: LoginOptions,
+    pasted: tokio::sync::mpsc::Receiver<String>,
+    events: tokio::sync::mpsc::UnboundedSender<LoginEvent>,
+    cancel: tokio_util::sync::CancellationToken,
+) -> LoginOutcome {
+    let _ = (connector, secrets, options, pasted, events, cancel);
+    todo!("the login engine (issue 3)")
+}
