@@ -27,6 +27,8 @@ const ARGS = [
   '--no-first-run',
   '--disable-default-apps',
   '--disable-extensions',
+  '--disable-quic',
+  '--password-store=basic',
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]',
 ];
 
@@ -48,6 +50,9 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
     args: ARGS,
     timeout: Math.min(30000, left()),
     viewport: { width: 1000, height: 800 },
+    // Off the session bus: the test browser must never touch the keyring the tests inspect (nor
+    // start accessibility services there).
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DBUS_SESSION_BUS_ADDRESS')),
   });
   onCleanup(() => context.close());
 
