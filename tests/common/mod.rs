@@ -616,8 +616,12 @@ impl BrowserKind {
     }
 }
 
-/// The last result line a browser script appended to `log` (`{"ok":..,"final_url":..,"title":..,
-/// "text":..,"status":..,"error":..,"login_prefill":..,"steps":[..]}`), if any yet.
+/// The last result line a browser script appended to `log`, if any yet:
+/// `{"ok":..,"opened_url":..,"final_url":..,"title":..,"text":..,"status":..,"error":..,
+/// "login_prefill":..,"steps":[..],"engine":..,"elapsed_ms":..}`. `opened_url` is the URL the
+/// program opened; `final_url`/`status`/`text` are the program's callback page once reached.
+/// `BROWSER_ACTION` (login, deny, deny-consent, ignore, record), `BROWSER_LOGIN` and the rest are
+/// described in tests/support/flow-common.mjs.
 pub fn browser_result(log: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(log).ok()?;
     text.lines().rev().find_map(|l| {

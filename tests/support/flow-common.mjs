@@ -10,15 +10,20 @@
 //                      "deny": cancel on the first provider page (login), so the provider redirects
 //                              to the callback with error=access_denied;
 //                      "deny-consent": sign in, then cancel on the consent page;
-//                      "ignore": open the URL, log what loaded, and stop (a user who walks away)
+//                      "ignore": open the URL, log what loaded, and stop (a user who walks away);
+//                      "record": request nothing, only log the URL (as opened_url) and exit 0;
+//                               the test then drives the flow itself
 //   BROWSER_PROVIDER_ORIGIN  origin that is not the callback (default: the origin of the URL opened)
 //   BROWSER_TIMEOUT_MS overall bound (default 60000)
 //   BROWSER_SCREENSHOT PNG path for a screenshot of the final page (Chromium only)
 //   BROWSER_LINGER_MS  keep Chromium open this long after the callback page loaded (default 0)
 //
 // Result line (one JSON object, appended to BROWSER_LOG):
-//   {"ok":true|false,"final_url":...,"title":...,"text":...,"status":N|null,
-//    "error":null|"...","login_prefill":null|"...","steps":[urls...],"elapsed_ms":N,"engine":"..."}
+//   {"ok":true|false,"opened_url":<the URL given>,"final_url":...,"title":...,"text":...,
+//    "status":N|null,"error":null|"...","login_prefill":null|"...","steps":[urls...],
+//    "elapsed_ms":N,"engine":"chromium"|"fetch"}
+// final_url is the callback URL once the program's listener was reached (status and text are its
+// answer); otherwise the page where the flow stopped.
 
 import { appendFileSync } from 'node:fs';
 
@@ -27,8 +32,8 @@ export const env = process.env;
 export function settings() {
   const timeoutMs = Number(env.BROWSER_TIMEOUT_MS || 60000);
   const action = env.BROWSER_ACTION || 'login';
-  if (!['login', 'deny', 'deny-consent', 'ignore'].includes(action)) {
-    throw new Error(`BROWSER_ACTION must be login, deny, deny-consent or ignore, got ${action}`);
+  if (!['login', 'deny', 'deny-consent', 'ignore', 'record'].includes(action)) {
+    throw new Error(`BROWSER_ACTION must be login, deny, deny-consent, ignore or record, got ${action}`);
   }
   return {
     log: env.BROWSER_LOG || '/dev/null',
@@ -122,7 +127,7 @@ export function decodeEntities(s) {
 // exit 1. Functions given to onCleanup run (bounded to 5 s in all) before the process exits.
 export async function runBounded(name, startUrl, cfg, main) {
   const started = Date.now();
-  const result = { engine: name, steps: [] };
+  const result = { engine: name, opened_url: startUrl, steps: [] };
   const cleanups = [];
   let finishing = false;
   const finish = async (extra, code) => {
@@ -148,7 +153,9 @@ export async function runBounded(name, startUrl, cfg, main) {
     process.on(sig, () => finish({ ok: false, error: `killed by ${sig}` }, 1));
   }
   try {
-    const out = await main(result, (fn) => cleanups.push(fn));
+    const out = cfg.action === 'record'
+      ? { ok: true, final_url: null }
+      : await main(result, (fn) => cleanups.push(fn));
     clearTimeout(timer);
     await finish(out, out.ok ? 0 : 1);
   } catch (e) {
