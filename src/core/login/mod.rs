@@ -8,7 +8,20 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod authorize;
+mod browser;
+mod callback;
 pub mod discovery;
+mod explain;
+mod flow;
+mod http;
+mod id_token;
+mod loopback;
+mod pkce;
+pub mod policy;
+mod probe;
+mod token;
+mod userinfo;
 
 /// The steps of a test login, in order. Not every login runs every step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -72,6 +85,9 @@ pub enum LoginEvent {
         /// Seconds until the wait for the redirect gives up.
         timeout_secs: u64,
     },
+    /// Something the user should know that does not end the flow, e.g. "a redirect with the
+    /// wrong state was ignored" or "the pasted URL was not accepted: …". Holds no secret.
+    Notice(String),
 }
 
 /// Stable error kinds, printed by `login --json` and matched by tests.
@@ -99,6 +115,10 @@ pub enum ErrorKind {
     Userinfo,
     Probe,
     Keyring,
+    /// The loopback listener could not be bound (e.g. a fixed port in use).
+    Listener,
+    /// The connector itself cannot be used as saved (e.g. an unusable redirect URI).
+    Config,
 }
 
 impl ErrorKind {
@@ -125,6 +145,8 @@ impl ErrorKind {
             ErrorKind::Userinfo => "userinfo",
             ErrorKind::Probe => "probe",
             ErrorKind::Keyring => "keyring",
+            ErrorKind::Listener => "listener",
+            ErrorKind::Config => "config",
         }
     }
 }
@@ -251,6 +273,11 @@ pub async fn run(
     events: tokio::sync::mpsc::UnboundedSender<LoginEvent>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> LoginOutcome {
-    let _ = (connector, secrets, options, pasted, events, cancel);
-    todo!("the login engine (issue 3)")
+    flow::run(connector, secrets, options, pasted, events, cancel).await
+}
+
+/// The HTTP client for a login and for the wizard's discovery check: the options' request
+/// timeout, no redirects followed, the OS trust store.
+pub fn http_client(options: &LoginOptions) -> Result<reqwest::Client, LoginError> {
+    http::client(options)
 }

@@ -1,0 +1,785 @@
+//! The test login, step by step. Each step is timed and reported as it finishes; the first
+//! failure up to the ID token ends the flow (nothing after it could be trusted), while a failed
+//! API probe still lets a good refresh token be saved.
+
+use std::future::Future;
+use std::time::Instant;
+
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::authorize;
+use super::browser::{self, Plan};
+use super::callback::Expected;
+use super::discovery::{self, ProviderMetadata};
+use super::http::{self, ClientAuth};
+use super::id_token;
+use super::loopback::{self, Listener, Source, WaitEnd, WaitFor};
+use super::pkce::{self, Pkce};
+use super::policy;
+use super::probe;
+use super::token::{self, TokenSet};
+use super::userinfo;
+use super::{
+    Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, ProbeResult,
+    SignatureStatus, Step, StepReport,
+};
+use crate::core::connector::{Auth, Connector};
+use crate::core::secrets::{self, SecretKind, SharedSecrets};
+use crate::core::validate;
+
+pub async fn run(
+    connector: Connector,
+    secrets: SharedSecrets,
+    options: LoginOptions,
+    mut pasted: mpsc::Receiver<String>,
+    events: mpsc::UnboundedSender<LoginEvent>,
+    cancel: CancellationToken,
+) -> LoginOutcome {
+    tracing::info!(connector = %connector.id, kind = connector.auth_kind().short(), "test login starts");
+    let mut recorder = Recorder::new(events.clone());
+    let mut found = Found::default();
+    let context = Context {
+        connector: &connector,
+        secrets: &secrets,
+        options: &options,
+        events: &events,
+        cancel: &cancel,
+    };
+    let result = tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(cancelled()),
+        result = steps(&context, &mut recorder, &mut found, &mut pasted) => result,
+    };
+    // A step still running when cancel fired is reported as failed, so no step hangs open.
+    recorder.abandon();
+    let error = result.err().or(found.late_error);
+    let ok = error.is_none() && recorder.steps.iter().all(|s| s.ok);
+    match &error {
+        None => tracing::info!(ok, "test login finished"),
+        Some(e) => tracing::warn!(kind = e.kind.as_str(), "test login failed: {}", e.message),
+    }
+    LoginOutcome {
+        ok,
+        steps: recorder.steps,
+        claims: found.claims,
+        probe: found.probe,
+        error,
+    }
+}
+
+fn cancelled() -> LoginError {
+    LoginError::new(ErrorKind::Cancelled, "the test login was cancelled")
+}
+
+/// What every step may read.
+struct Context<'a> {
+    connector: &'a Connector,
+    secrets: &'a SharedSecrets,
+    options: &'a LoginOptions,
+    events: &'a mpsc::UnboundedSender<LoginEvent>,
+    cancel: &'a CancellationToken,
+}
+
+/// What the flow learned that outlives a failure: shown even when a later step fails.
+#[derive(Default)]
+struct Found {
+    claims: Option<Claims>,
+    probe: Option<ProbeResult>,
+    /// A failure after which the flow went on (the API probe).
+    late_error: Option<LoginError>,
+}
+
+/// Where the endpoints and the rules for this connector come from.
+struct Provider {
+    authorization_endpoint: String,
+    token_endpoint: String,
+    userinfo_endpoint: Option<String>,
+    par_endpoint: Option<String>,
+    /// The issuer the ID token and the callback's `iss` are compared with.
+    issuer: Option<String>,
+    compare_token_issuer: bool,
+    iss_parameter_supported: bool,
+    jwks: Option<Value>,
+    jwks_uri: Option<String>,
+    id_token_algs: Vec<String>,
+    token_auth_methods: Vec<String>,
+}
+
+async fn steps(
+    cx: &Context<'_>,
+    recorder: &mut Recorder,
+    found: &mut Found,
+    pasted: &mut mpsc::Receiver<String>,
+) -> Result<(), LoginError> {
+    let client = http::client(cx.options)?;
+    let mut provider = discover(cx, recorder, &client).await?;
+    if let Some(uri) = provider.jwks_uri.clone() {
+        provider.jwks = Some(recorder.step(Step::Jwks, fetch_jwks(&client, &uri)).await?);
+    }
+    let listener = recorder
+        .step(Step::Listener, async {
+            let listener = Listener::bind(&cx.connector.redirect_uri).await?;
+            let detail = format!("listening on 127.0.0.1:{}", listener.port());
+            Ok((listener, detail))
+        })
+        .await?;
+    let redirect_uri = listener.redirect_uri().to_owned();
+    let request = Request::new(cx.connector);
+    let (auth, url) = recorder
+        .step(Step::Authorize, async {
+            let (auth, auth_detail) = client_auth(cx, &provider).await?;
+            let (url, url_detail) =
+                authorization_url(cx, &client, &provider, &auth, &request, &redirect_uri).await?;
+            Ok(((auth, url), format!("{url_detail}; {auth_detail}")))
+        })
+        .await?;
+    let browser_failure = recorder.step(Step::Browser, open_browser(cx, &url)).await?;
+    let expected = Expected {
+        state: request.state.clone(),
+        issuer: provider.issuer.clone(),
+        iss_required: provider.iss_parameter_supported,
+        scopes: cx.connector.auth.scopes().to_owned(),
+    };
+    let code = recorder
+        .step(
+            Step::Callback,
+            wait_for_code(cx, listener, expected, pasted, browser_failure),
+        )
+        .await?;
+    let tokens = recorder
+        .step(
+            Step::Token,
+            exchange(
+                cx,
+                &client,
+                &provider,
+                &auth,
+                &redirect_uri,
+                code,
+                request.pkce,
+            ),
+        )
+        .await?;
+    let mut claims = recorder
+        .step(
+            Step::IdToken,
+            validate_id_token(cx, &client, &mut provider, &tokens, &request.nonce),
+        )
+        .await?;
+    fill_token_claims(&mut claims, &tokens, cx.connector);
+    found.claims = Some(claims);
+    if let Some(endpoint) = provider.userinfo_endpoint.clone() {
+        let sub = found.claims.as_ref().and_then(|c| c.sub.clone());
+        let info = recorder
+            .step(
+                Step::Userinfo,
+                call_userinfo(&client, endpoint, &tokens.access_token, sub),
+            )
+            .await?;
+        if let (Some(info), Some(claims)) = (info, found.claims.as_mut()) {
+            fill_from_userinfo(claims, &info);
+        }
+    }
+    if !cx.connector.probe_path.trim().is_empty() {
+        let url = probe::probe_url(&cx.connector.base_url, &cx.connector.probe_path);
+        if let Err(e) = recorder
+            .step(Step::Probe, call_probe(&client, &url, &tokens, found))
+            .await
+        {
+            // The token is good; a wrong Base URL should not keep its refresh token from being saved.
+            found.late_error = Some(e);
+        }
+    }
+    if let Some(refresh) = tokens.refresh_token {
+        recorder
+            .step(Step::Keyring, store_refresh_token(cx, refresh))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The values this authorization request uses once.
+struct Request {
+    state: String,
+    nonce: Option<String>,
+    pkce: Option<Pkce>,
+}
+
+impl Request {
+    fn new(connector: &Connector) -> Self {
+        let wants_id_token = connector
+            .auth
+            .scopes()
+            .split_whitespace()
+            .any(|s| s == "openid");
+        Self {
+            state: pkce::state(),
+            nonce: wants_id_token.then(pkce::nonce),
+            pkce: connector.auth.uses_pkce().then(Pkce::generate),
+        }
+    }
+}
+
+// ---- discovery ---------------------------------------------------------------------------------
+
+async fn discover(
+    cx: &Context<'_>,
+    recorder: &mut Recorder,
+    client: &reqwest::Client,
+) -> Result<Provider, LoginError> {
+    match &cx.connector.auth {
+        Auth::OpenId(auth) => {
+            recorder
+                .step(Step::Discovery, async {
+                    let check = discovery::check(client, auth).await;
+                    if let Some(error) = check.error {
+                        return Err(error);
+                    }
+                    let metadata = check.metadata.ok_or_else(|| {
+                        LoginError::new(ErrorKind::Discovery, "discovery returned nothing")
+                    })?;
+                    let provider = openid_provider(auth, metadata)?;
+                    let detail = discovery_detail(&provider, &check.discovery_url);
+                    Ok((provider, detail))
+                })
+                .await
+        }
+        Auth::OAuth2(auth) => {
+            let mut provider = Provider {
+                authorization_endpoint: auth.authorization_endpoint.clone(),
+                token_endpoint: auth.token_endpoint.clone(),
+                userinfo_endpoint: None,
+                par_endpoint: None,
+                issuer: None,
+                compare_token_issuer: false,
+                iss_parameter_supported: false,
+                jwks: None,
+                jwks_uri: None,
+                id_token_algs: Vec::new(),
+                token_auth_methods: Vec::new(),
+            };
+            let Some(issuer) = auth.issuer.clone() else {
+                return Ok(provider);
+            };
+            recorder
+                .step(Step::Discovery, async {
+                    let url = validate::discovery_url(&issuer);
+                    let metadata = discovery::fetch(client, &url).await?;
+                    policy::issuer_matches(&issuer, metadata.issuer.as_deref())?;
+                    provider.issuer = metadata.issuer.clone();
+                    provider.compare_token_issuer = true;
+                    provider.iss_parameter_supported =
+                        metadata.authorization_response_iss_parameter_supported;
+                    provider.userinfo_endpoint = metadata.userinfo_endpoint.clone();
+                    provider.jwks_uri = Some(metadata.jwks_uri.clone().ok_or_else(|| {
+                        LoginError::new(
+                            ErrorKind::Discovery,
+                            format!("the discovery document at {url} has no jwks_uri"),
+                        )
+                    })?);
+                    provider.id_token_algs = metadata.id_token_signing_alg_values_supported;
+                    provider.token_auth_methods = metadata.token_endpoint_auth_methods_supported;
+                    let detail = format!("issuer {issuer} (endpoints from the connector)");
+                    Ok((provider, detail))
+                })
+                .await
+        }
+    }
+}
+
+fn openid_provider(
+    auth: &crate::core::connector::OpenIdAuth,
+    metadata: ProviderMetadata,
+) -> Result<Provider, LoginError> {
+    let required = |value: Option<String>, name: &str| {
+        value.ok_or_else(|| {
+            LoginError::new(
+                ErrorKind::Discovery,
+                format!("the discovery document has no {name}"),
+            )
+        })
+    };
+    Ok(Provider {
+        authorization_endpoint: required(
+            metadata.authorization_endpoint,
+            "authorization_endpoint",
+        )?,
+        token_endpoint: required(metadata.token_endpoint, "token_endpoint")?,
+        userinfo_endpoint: metadata.userinfo_endpoint,
+        par_endpoint: metadata
+            .pushed_authorization_request_endpoint
+            .filter(|_| auth.use_par),
+        compare_token_issuer: auth.validate_token_issuer_name,
+        issuer: metadata.issuer,
+        iss_parameter_supported: metadata.authorization_response_iss_parameter_supported,
+        jwks: None,
+        jwks_uri: Some(required(metadata.jwks_uri, "jwks_uri")?),
+        id_token_algs: metadata.id_token_signing_alg_values_supported,
+        token_auth_methods: metadata.token_endpoint_auth_methods_supported,
+    })
+}
+
+fn discovery_detail(provider: &Provider, discovery_url: &str) -> String {
+    match &provider.issuer {
+        Some(issuer) => format!("issuer {issuer}"),
+        None => discovery_url.to_owned(),
+    }
+}
+
+async fn fetch_jwks(client: &reqwest::Client, uri: &str) -> Result<(Value, String), LoginError> {
+    let jwks = http::get_json(client, uri, "the JWKS (signing keys)", ErrorKind::Discovery).await?;
+    let count = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .map(Vec::len)
+        .ok_or_else(|| {
+            LoginError::new(
+                ErrorKind::Discovery,
+                format!("the JWKS at {uri} has no keys list"),
+            )
+        })?;
+    Ok((jwks, format!("{count} key(s) from {uri}")))
+}
+
+// ---- authorization -----------------------------------------------------------------------------
+
+/// The client secret, when the connector has one, read before the browser opens so a keyring
+/// problem does not waste the user's sign-in.
+async fn client_auth(
+    cx: &Context<'_>,
+    provider: &Provider,
+) -> Result<(ClientAuth, String), LoginError> {
+    if !cx.connector.has_client_secret() {
+        return Ok((ClientAuth::None, "public client".into()));
+    }
+    let id = cx.connector.id.clone();
+    let secret = secrets::blocking(cx.secrets, move |store| {
+        store.get(&id, SecretKind::ClientSecret)
+    })
+    .await
+    .map_err(|e| LoginError::new(ErrorKind::Keyring, e.to_string()))?
+    .ok_or_else(|| {
+        LoginError::new(
+            ErrorKind::Keyring,
+            "the connector says a client secret is stored, but the keyring has none",
+        )
+        .with_hint("store it again with `ifs-connect edit NAME --client-secret-stdin`")
+    })?;
+    let auth = choose_client_auth(secret, &provider.token_auth_methods);
+    let detail = format!("confidential client ({})", auth.method_name());
+    Ok((auth, detail))
+}
+
+/// client_secret_basic unless the provider advertises only client_secret_post.
+fn choose_client_auth(secret: SecretString, advertised: &[String]) -> ClientAuth {
+    let has = |m: &str| advertised.iter().any(|a| a == m);
+    if !has("client_secret_basic") && has("client_secret_post") {
+        ClientAuth::Post(secret)
+    } else {
+        ClientAuth::Basic(secret)
+    }
+}
+
+async fn authorization_url(
+    cx: &Context<'_>,
+    client: &reqwest::Client,
+    provider: &Provider,
+    auth: &ClientAuth,
+    request: &Request,
+    redirect_uri: &str,
+) -> Result<(String, String), LoginError> {
+    let endpoint = &provider.authorization_endpoint;
+    policy::require_https("the authorization endpoint", endpoint)?;
+    let connector = cx.connector;
+    let params = authorize::Request {
+        client_id: connector.auth.client_id(),
+        redirect_uri,
+        scope: connector.auth.scopes(),
+        state: &request.state,
+        nonce: request.nonce.as_deref(),
+        code_challenge: request.pkce.as_ref().map(|p| p.challenge.as_str()),
+        login_hint: connector.auth.prefill_user_email(),
+        extra: connector.auth.extra_params(),
+    }
+    .params()?;
+    match &provider.par_endpoint {
+        Some(par) => {
+            policy::require_https("the PAR endpoint", par)?;
+            let request_uri =
+                authorize::push(client, par, connector.auth.client_id(), auth, &params).await?;
+            let url =
+                authorize::par_browser_url(endpoint, connector.auth.client_id(), &request_uri)?;
+            Ok((url, format!("{endpoint} (PAR)")))
+        }
+        None => Ok((authorize::browser_url(endpoint, &params)?, endpoint.clone())),
+    }
+}
+
+/// Open the browser (or not) and always show the URL. Returns why a launch failed, if it did.
+async fn open_browser(cx: &Context<'_>, url: &str) -> Result<(Option<String>, String), LoginError> {
+    let plan = browser::plan(cx.options.browser, &browser::Environment::current());
+    let launch = {
+        let (plan, url) = (plan.clone(), url.to_owned());
+        tokio::task::spawn_blocking(move || browser::open(&plan, &url))
+            .await
+            .unwrap_or_else(|_| Err("the browser launcher stopped unexpectedly".into()))
+    };
+    let (opened, note, failure) = match (&plan, launch) {
+        (_, Ok(true)) => (true, None, None),
+        (Plan::Skip(why), _) => (false, Some(why.clone()), None),
+        (_, Ok(false)) => (false, None, None),
+        (_, Err(why)) => (false, Some(why.clone()), Some(why)),
+    };
+    let _ = cx.events.send(LoginEvent::OpenUrl {
+        url: url.to_owned(),
+        browser_opened: opened,
+        browser_note: note.clone(),
+        timeout_secs: cx.options.timeout.as_secs(),
+    });
+    let detail = match (opened, note) {
+        (true, _) => "opened".to_owned(),
+        (false, Some(note)) => format!("{note}; open the URL yourself"),
+        (false, None) => "open the URL yourself".to_owned(),
+    };
+    Ok((failure, detail))
+}
+
+async fn wait_for_code(
+    cx: &Context<'_>,
+    listener: Listener,
+    expected: Expected,
+    pasted: &mut mpsc::Receiver<String>,
+    browser_failure: Option<String>,
+) -> Result<(SecretString, String), LoginError> {
+    let timeout = cx.options.timeout;
+    let wait = WaitFor {
+        expected,
+        connector_name: &cx.connector.name,
+        deadline: tokio::time::Instant::now() + timeout,
+        cancel: cx.cancel,
+        events: cx.events,
+    };
+    match loopback::wait_for_code(listener, wait, pasted).await {
+        Ok((code, Source::Listener)) => Ok((code, "received at the loopback listener".into())),
+        Ok((code, Source::Pasted)) => Ok((code, "pasted redirect URL accepted".into())),
+        Err(WaitEnd::Failed(error)) => Err(error),
+        Err(WaitEnd::Cancelled) => Err(cancelled()),
+        Err(WaitEnd::TimedOut) => Err(timed_out(timeout.as_secs(), browser_failure)),
+    }
+}
+
+fn timed_out(secs: u64, browser_failure: Option<String>) -> LoginError {
+    match browser_failure {
+        Some(why) => LoginError::new(
+            ErrorKind::Browser,
+            format!("{why}, and no redirect arrived within {secs} s"),
+        )
+        .with_hint("open the printed URL in a browser yourself and paste the address it ends on"),
+        None => LoginError::new(
+            ErrorKind::Timeout,
+            format!("no redirect arrived within {secs} s"),
+        )
+        .with_hint(
+            "finish signing in sooner or raise --timeout; if the browser shows an error about \
+             the redirect URI, register it on the IAM client (e.g. http://127.0.0.1/callback)",
+        ),
+    }
+}
+
+// ---- tokens --------------------------------------------------------------------------------------
+
+async fn exchange(
+    cx: &Context<'_>,
+    client: &reqwest::Client,
+    provider: &Provider,
+    auth: &ClientAuth,
+    redirect_uri: &str,
+    code: SecretString,
+    pkce: Option<Pkce>,
+) -> Result<(TokenSet, String), LoginError> {
+    policy::require_https("the token endpoint", &provider.token_endpoint)?;
+    let request = token::TokenRequest {
+        endpoint: &provider.token_endpoint,
+        client_id: cx.connector.auth.client_id(),
+        redirect_uri,
+        auth,
+    };
+    let tokens = token::exchange(client, &request, code, pkce.map(|p| p.verifier)).await?;
+    let detail = format!(
+        "{}{}; {}",
+        auth.method_name(),
+        if cx.connector.auth.uses_pkce() {
+            ", PKCE S256"
+        } else {
+            ""
+        },
+        if tokens.refresh_token.is_some() {
+            "refresh token received"
+        } else {
+            "no refresh token"
+        }
+    );
+    Ok((tokens, detail))
+}
+
+async fn validate_id_token(
+    cx: &Context<'_>,
+    client: &reqwest::Client,
+    provider: &mut Provider,
+    tokens: &TokenSet,
+    nonce: &Option<String>,
+) -> Result<(Claims, String), LoginError> {
+    let Some(token) = &tokens.id_token else {
+        if nonce.is_some() {
+            return Err(LoginError::new(
+                ErrorKind::TokenRequest,
+                "the token response has no ID token though the scope includes openid",
+            ));
+        }
+        return Ok((Claims::default(), "none requested (no openid scope)".into()));
+    };
+    let token = secrecy::ExposeSecret::expose_secret(token);
+    let signature = match provider.jwks.take() {
+        Some(jwks) => {
+            let (status, jwks) = verify_signature(client, provider, jwks, token).await?;
+            provider.jwks = Some(jwks);
+            status
+        }
+        None => SignatureStatus::NotVerifiedNoJwks,
+    };
+    let claims = id_token::claims(token)?;
+    let rules = id_token::ClaimRules {
+        client_id: cx.connector.auth.client_id(),
+        issuer: provider
+            .issuer
+            .as_deref()
+            .filter(|_| provider.compare_token_issuer),
+        nonce: nonce.as_deref(),
+        leeway: cx.options.leeway,
+        now: time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    if provider.compare_token_issuer && rules.issuer.is_none() {
+        return Err(LoginError::new(
+            ErrorKind::IdTokenIssuer,
+            "there is no issuer to compare the ID token's iss with (discovery has none)",
+        )
+        .with_hint("turn on Validate Issuer Name, or off Validate Token Issuer Name"));
+    }
+    id_token::check_claims(&claims, &rules)?;
+    let detail = match &signature {
+        SignatureStatus::Verified { alg } => format!("{alg} signature verified; claims valid"),
+        SignatureStatus::NotVerifiedNoJwks => {
+            "signature not verified: no JWKS known (taken straight from the token endpoint over \
+             TLS); claims valid"
+                .to_owned()
+        }
+    };
+    Ok((claims_from_id_token(&claims, signature), detail))
+}
+
+/// Algorithm, key (refetching the JWKS once for an unknown key), signature.
+async fn verify_signature(
+    client: &reqwest::Client,
+    provider: &Provider,
+    jwks: Value,
+    token: &str,
+) -> Result<(SignatureStatus, Value), LoginError> {
+    let header = id_token::header(token)?;
+    let allowed = id_token::allowed_algorithms(&provider.id_token_algs);
+    let alg = id_token::check_algorithm(&header, &allowed)?;
+    let mut jwks = jwks;
+    let mut keys = id_token::candidate_keys(&jwks, &header, alg);
+    if keys.is_empty() {
+        // Key rotation: the provider may have published a new key since the JWKS was read.
+        if let Some(uri) = &provider.jwks_uri {
+            tracing::info!("no JWKS key fits the ID token; fetching the JWKS again");
+            jwks = fetch_jwks(client, uri).await?.0;
+            keys = id_token::candidate_keys(&jwks, &header, alg);
+        }
+    }
+    if keys.is_empty() {
+        let which = header
+            .kid
+            .as_deref()
+            .map(|kid| format!("key '{}'", super::explain::provider_text(kid, 80)))
+            .unwrap_or_else(|| format!("any {alg:?} key"));
+        return Err(LoginError::new(
+            ErrorKind::IdTokenUnknownKey,
+            format!("the ID token was signed with {which}, which the provider's JWKS does not have, even after fetching it again"),
+        )
+        .with_hint("the token does not come from this provider, or its keys are misconfigured"));
+    }
+    id_token::verify_signature(token, alg, &keys)?;
+    Ok((
+        SignatureStatus::Verified {
+            alg: format!("{alg:?}"),
+        },
+        jwks,
+    ))
+}
+
+fn claims_from_id_token(claims: &Value, signature: SignatureStatus) -> Claims {
+    let text = |key: &str| {
+        claims
+            .get(key)
+            .and_then(Value::as_str)
+            .map(|v| super::explain::provider_text(v, 200))
+    };
+    Claims {
+        iss: text("iss"),
+        sub: text("sub"),
+        aud: id_token::audiences(claims),
+        email: text("email"),
+        name: text("name").or_else(|| text("preferred_username")),
+        signature: Some(signature),
+        ..Claims::default()
+    }
+}
+
+fn fill_token_claims(claims: &mut Claims, tokens: &TokenSet, connector: &Connector) {
+    claims.expires_at = tokens.expires_in.map(|secs| {
+        id_token::rfc3339(time::OffsetDateTime::now_utc().unix_timestamp() + secs as i64)
+    });
+    claims.scope = Some(
+        tokens
+            .scope
+            .clone()
+            .unwrap_or_else(|| connector.auth.scopes().to_owned()),
+    );
+    claims.refresh_token = tokens.refresh_token.is_some();
+}
+
+fn fill_from_userinfo(claims: &mut Claims, info: &Value) {
+    let text = |key: &str| {
+        info.get(key)
+            .and_then(Value::as_str)
+            .map(|v| super::explain::provider_text(v, 200))
+    };
+    if claims.sub.is_none() {
+        claims.sub = text("sub");
+    }
+    if claims.email.is_none() {
+        claims.email = text("email");
+    }
+    if claims.name.is_none() {
+        claims.name = text("name").or_else(|| text("preferred_username"));
+    }
+}
+
+async fn call_userinfo(
+    client: &reqwest::Client,
+    endpoint: String,
+    access_token: &SecretString,
+    sub: Option<String>,
+) -> Result<(Option<Value>, String), LoginError> {
+    policy::require_https("the userinfo endpoint", &endpoint)?;
+    let info = userinfo::fetch(client, &endpoint, access_token, sub.as_deref()).await?;
+    let detail = match &info {
+        None => "answered with a signed JWT (not read)".to_owned(),
+        Some(info) => match info.get("email").and_then(Value::as_str) {
+            Some(email) => format!(
+                "subject matches; email {}",
+                super::explain::provider_text(email, 100)
+            ),
+            None => "subject matches".to_owned(),
+        },
+    };
+    Ok((info, detail))
+}
+
+async fn call_probe(
+    client: &reqwest::Client,
+    url: &str,
+    tokens: &TokenSet,
+    found: &mut Found,
+) -> Result<((), String), LoginError> {
+    let (result, verdict) = probe::run(client, url, &tokens.access_token).await;
+    let status = result.status;
+    found.probe = Some(result);
+    verdict?;
+    Ok((
+        (),
+        format!("HTTP {} from {url}", status.unwrap_or_default()),
+    ))
+}
+
+async fn store_refresh_token(
+    cx: &Context<'_>,
+    refresh: SecretString,
+) -> Result<((), String), LoginError> {
+    let id = cx.connector.id.clone();
+    secrets::blocking(cx.secrets, move |store| {
+        store.set(&id, SecretKind::RefreshToken, &refresh)
+    })
+    .await
+    .map_err(|e| LoginError::new(ErrorKind::Keyring, e.to_string()))?;
+    Ok(((), "stored in the OS keyring".into()))
+}
+
+// ---- step records --------------------------------------------------------------------------------
+
+/// Times each step, keeps its report and sends the events.
+struct Recorder {
+    events: mpsc::UnboundedSender<LoginEvent>,
+    steps: Vec<StepReport>,
+    current: Option<(Step, Instant)>,
+}
+
+impl Recorder {
+    fn new(events: mpsc::UnboundedSender<LoginEvent>) -> Self {
+        Self {
+            events,
+            steps: Vec::new(),
+            current: None,
+        }
+    }
+
+    /// Run one step: report its start, then its end with the detail or the error's message.
+    async fn step<T>(
+        &mut self,
+        step: Step,
+        work: impl Future<Output = Result<(T, String), LoginError>>,
+    ) -> Result<T, LoginError> {
+        self.start(step);
+        match work.await {
+            Ok((value, detail)) => {
+                self.finish(true, detail);
+                Ok(value)
+            }
+            Err(error) => {
+                self.finish(false, error.message.clone());
+                Err(error)
+            }
+        }
+    }
+
+    fn start(&mut self, step: Step) {
+        let _ = self.events.send(LoginEvent::Started(step));
+        self.current = Some((step, Instant::now()));
+    }
+
+    fn finish(&mut self, ok: bool, detail: String) {
+        let Some((step, started)) = self.current.take() else {
+            return;
+        };
+        let report = StepReport {
+            step,
+            ok,
+            ms: started.elapsed().as_millis() as u64,
+            detail,
+        };
+        tracing::info!(step = ?report.step, ok, ms = report.ms, "{}", report.detail);
+        let _ = self.events.send(LoginEvent::Finished(report.clone()));
+        self.steps.push(report);
+    }
+
+    /// Close a step left running by cancellation.
+    fn abandon(&mut self) {
+        if self.current.is_some() {
+            self.finish(false, "cancelled".into());
+        }
+    }
+}
