@@ -1,8 +1,21 @@
 //! `ifs-connect login NAME`: the test login.
+//!
+//! Progress goes to stderr while the engine runs (the URL on a line of its own, so it can be
+//! copied as-is); the report goes to stdout at the end, as text or as one JSON object.
 
+use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::{Context, Failure};
+use crate::core::connector::{Connector, LastTest};
+use crate::core::login::{
+    self, BrowserMode, Claims, ErrorKind, LoginEvent, LoginOptions, LoginOutcome, SignatureStatus,
+    StepReport,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
@@ -12,14 +25,321 @@ pub struct LoginArgs {
     #[arg(long)]
     pub json: bool,
     /// Seconds to wait for the browser's redirect
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 300, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
     /// Do not open a browser; print the URL and accept the redirected URL on stdin
     #[arg(long)]
     pub no_browser: bool,
+    /// Seconds of clock difference tolerated for the ID token's exp and iat
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub leeway: u64,
 }
 
+/// A pasted line longer than this is not a redirect URL.
+const MAX_PASTED_LINE: u64 = 16 * 1024;
+
 pub async fn run(context: &Context, args: LoginArgs) -> Result<ExitCode, Failure> {
-    let _ = (context, args);
-    Err(Failure::other("login is not implemented yet"))
+    let connector = context.workspace.get(&args.name)?;
+    let options = LoginOptions {
+        timeout: Duration::from_secs(args.timeout),
+        browser: if args.no_browser {
+            BrowserMode::Never
+        } else {
+            BrowserMode::Auto
+        },
+        leeway: Duration::from_secs(args.leeway),
+        ..LoginOptions::default()
+    };
+    eprintln!(
+        "Test login for '{}' ({})",
+        connector.name,
+        connector.auth_kind().label()
+    );
+    let outcome = run_engine(context, &connector, options).await;
+    print_report(&connector, &outcome, args.json);
+    remember(context, &connector, &outcome).await;
+    Ok(if outcome.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Run the engine while showing its events and feeding it pasted URLs; Ctrl-C cancels.
+async fn run_engine(
+    context: &Context,
+    connector: &Connector,
+    options: LoginOptions,
+) -> LoginOutcome {
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let (pasted_tx, pasted) = mpsc::channel(4);
+    let cancel = CancellationToken::new();
+    let ctrl_c = tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
+    let engine = tokio::spawn(login::run(
+        connector.clone(),
+        context.workspace.secrets().clone(),
+        options,
+        pasted,
+        events_tx,
+        cancel,
+    ));
+    // Until the browser question is settled, the sender waits here; it is handed to a stdin
+    // reader only when no browser was opened, and dropped otherwise.
+    let mut pasted_tx = Some(pasted_tx);
+    while let Some(event) = events.recv().await {
+        if let LoginEvent::OpenUrl { browser_opened, .. } = &event
+            && let Some(tx) = pasted_tx.take().filter(|_| !browser_opened)
+        {
+            read_pasted_urls(tx);
+        }
+        show_progress(&event);
+    }
+    ctrl_c.abort();
+    engine.await.unwrap_or_else(|e| LoginOutcome {
+        error: Some(login::LoginError::new(
+            ErrorKind::Cancelled,
+            format!("the login task stopped unexpectedly ({e})"),
+        )),
+        ..LoginOutcome::default()
+    })
+}
+
+async fn cancel_on_ctrl_c(cancel: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        cancel.cancel();
+    }
+}
+
+/// Read lines from stdin on a plain thread (a blocked read must not hold up the runtime at
+/// exit) and hand each to the engine. EOF just closes the channel, leaving the listener.
+fn read_pasted_urls(tx: mpsc::Sender<String>) {
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut reader = stdin.lock();
+        loop {
+            let mut line = String::new();
+            match (&mut reader).take(MAX_PASTED_LINE).read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let line = line.trim().to_owned();
+            if line.is_empty() {
+                continue;
+            }
+            if tx.blocking_send(line).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn show_progress(event: &LoginEvent) {
+    let mut err = std::io::stderr().lock();
+    let _ = match event {
+        LoginEvent::Started(_) => Ok(()),
+        LoginEvent::Finished(step) => writeln!(err, "{}", step_line(step)),
+        LoginEvent::Notice(text) => writeln!(err, "  ! {text}"),
+        LoginEvent::OpenUrl {
+            url,
+            browser_opened,
+            browser_note,
+            timeout_secs,
+        } => {
+            let how = if *browser_opened {
+                "A browser was opened; sign in there. If it did not appear, open this URL:"
+                    .to_owned()
+            } else {
+                format!(
+                    "{}. Open this URL in a browser to sign in:",
+                    capitalise(browser_note.as_deref().unwrap_or("No browser was opened"))
+                )
+            };
+            let then = if *browser_opened {
+                format!("Waiting up to {timeout_secs} s for the redirect (Ctrl-C cancels).")
+            } else {
+                format!(
+                    "Then paste the address the browser ends on here and press Enter (or let it \
+                     reach this machine). Waiting up to {timeout_secs} s (Ctrl-C cancels)."
+                )
+            };
+            writeln!(err, "\n{how}\n\n{url}\n\n{then}\n")
+        }
+    };
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn step_line(step: &StepReport) -> String {
+    format!(
+        "  {} {:<22} {:>6} ms  {}",
+        if step.ok { "✓" } else { "✗" },
+        step.step.label(),
+        step.ms,
+        step.detail
+    )
+}
+
+fn print_report(connector: &Connector, outcome: &LoginOutcome, json: bool) {
+    let text = if json {
+        serde_json::to_string(outcome).expect("the outcome serialises")
+    } else {
+        human_report(connector, outcome)
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+fn human_report(connector: &Connector, outcome: &LoginOutcome) -> String {
+    let mut lines = vec![format!(
+        "Test login for '{}': {}",
+        connector.name,
+        if outcome.ok { "OK" } else { "FAILED" }
+    )];
+    lines.extend(outcome.steps.iter().map(step_line));
+    if let Some(claims) = &outcome.claims {
+        lines.push(String::new());
+        lines.extend(claim_lines(claims));
+    }
+    if let Some(probe) = &outcome.probe {
+        let status = probe
+            .status
+            .map_or_else(|| "no answer".to_owned(), |s| format!("HTTP {s}"));
+        lines.push(format!(
+            "  {:<14} {status} from GET {} ({} ms)",
+            "API probe", probe.url, probe.ms
+        ));
+    }
+    if let Some(error) = &outcome.error {
+        lines.push(String::new());
+        lines.push(format!(
+            "Error ({}): {}",
+            error.kind.as_str(),
+            error.message
+        ));
+        if let Some(hint) = &error.hint {
+            lines.push(format!("Hint: {hint}"));
+        }
+    }
+    lines.join("\n")
+}
+
+fn claim_lines(claims: &Claims) -> Vec<String> {
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    let mut add = |label: &'static str, value: Option<String>| {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            rows.push((label, value));
+        }
+    };
+    add("Issuer (iss)", claims.iss.clone());
+    add("Subject (sub)", claims.sub.clone());
+    add("Audience (aud)", Some(claims.aud.join(", ")));
+    add("Email", claims.email.clone());
+    add("Name", claims.name.clone());
+    add("Expires", claims.expires_at.clone());
+    add("Scopes", claims.scope.clone());
+    add(
+        "Refresh token",
+        Some(if claims.refresh_token {
+            "received".into()
+        } else {
+            "none".into()
+        }),
+    );
+    add(
+        "Signature",
+        claims.signature.as_ref().map(|s| match s {
+            SignatureStatus::Verified { alg } => format!("verified ({alg})"),
+            SignatureStatus::NotVerifiedNoJwks => {
+                "not verified: no JWKS known (token taken straight from the token endpoint over TLS)"
+                    .into()
+            }
+        }),
+    );
+    rows.into_iter()
+        .map(|(label, value)| format!("  {label:<14} {value}"))
+        .collect()
+}
+
+/// Record the result for the list screen. A cancelled test says nothing about the connector.
+async fn remember(context: &Context, connector: &Connector, outcome: &LoginOutcome) {
+    if outcome
+        .error
+        .as_ref()
+        .is_some_and(|e| e.kind == ErrorKind::Cancelled)
+    {
+        return;
+    }
+    let last = LastTest {
+        ok: outcome.ok,
+        at: time::OffsetDateTime::now_utc(),
+        summary: summary(outcome),
+    };
+    let workspace = context.workspace.clone();
+    let id = connector.id.clone();
+    let saved = tokio::task::spawn_blocking(move || workspace.record_test(&id, last)).await;
+    if let Ok(Err(e)) = saved {
+        tracing::warn!(error = %e, "could not record the test result");
+        eprintln!("note: could not record the result in the config ({e})");
+    }
+}
+
+/// One line for the list screen: who signed in, or what went wrong.
+fn summary(outcome: &LoginOutcome) -> String {
+    if let Some(error) = &outcome.error {
+        return format!("{}: {}", error.kind.as_str(), error.message);
+    }
+    let who = outcome.claims.as_ref().and_then(|c| {
+        c.email
+            .clone()
+            .or_else(|| c.name.clone())
+            .or_else(|| c.sub.clone())
+    });
+    match who {
+        Some(who) => format!("signed in as {who}"),
+        None => "signed in".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::login::{LoginError, Step};
+
+    #[test]
+    fn summary_names_the_user_or_the_error() {
+        let ok = LoginOutcome {
+            ok: true,
+            claims: Some(Claims {
+                sub: Some("u1".into()),
+                email: Some("a@b.co".into()),
+                ..Claims::default()
+            }),
+            ..LoginOutcome::default()
+        };
+        assert_eq!(summary(&ok), "signed in as a@b.co");
+        let failed = LoginOutcome {
+            error: Some(LoginError::new(ErrorKind::Timeout, "no redirect")),
+            ..LoginOutcome::default()
+        };
+        assert_eq!(summary(&failed), "timeout: no redirect");
+    }
+
+    #[test]
+    fn step_lines_show_mark_label_and_time() {
+        let line = step_line(&StepReport {
+            step: Step::Token,
+            ok: false,
+            ms: 12,
+            detail: "refused".into(),
+        });
+        assert!(line.contains("✗ Token exchange"), "{line}");
+        assert!(line.contains("12 ms  refused"), "{line}");
+    }
 }

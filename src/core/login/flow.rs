@@ -353,7 +353,7 @@ async fn client_auth(
     provider: &Provider,
 ) -> Result<(ClientAuth, String), LoginError> {
     if !cx.connector.has_client_secret() {
-        return Ok((ClientAuth::None, "public client".into()));
+        return Ok((ClientAuth::None, "public client (no secret)".into()));
     }
     let id = cx.connector.id.clone();
     let secret = secrets::blocking(cx.secrets, move |store| {

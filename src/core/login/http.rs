@@ -44,10 +44,10 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
-    /// `client_secret_basic`, `client_secret_post` or `none`, for step details.
+    /// `client_secret_basic`, `client_secret_post` or "public client", for step details.
     pub fn method_name(&self) -> &'static str {
         match self {
-            ClientAuth::None => "none",
+            ClientAuth::None => "public client",
             ClientAuth::Basic(_) => "client_secret_basic",
             ClientAuth::Post(_) => "client_secret_post",
         }
