@@ -269,3 +269,17 @@ fn files_containing_finds_a_needle() {
     );
     assert!(files_containing(dir.path(), "absent").is_empty());
 }
+
+#[test]
+fn the_binary_starts_in_tmux_with_the_sandbox_environment() {
+    rig_required();
+    let env = Env::new();
+    let t = env.tmux(100, 30, &["--help"]);
+    assert_eq!(
+        t.wait_exit(Duration::from_secs(30)),
+        Ok(0),
+        "{}",
+        t.capture_all()
+    );
+    assert!(t.capture_all().contains("Usage"), "{}", t.capture_all());
+}

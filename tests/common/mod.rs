@@ -616,6 +616,16 @@ impl BrowserKind {
     }
 }
 
+/// The webbrowser crate splits `$BROWSER` on `:` and whitespace, with no quoting.
+fn check_browser_path(kind: BrowserKind) {
+    let path = kind.script().display().to_string();
+    assert!(
+        !path.contains(|c: char| c == ':' || c.is_whitespace()),
+        "the repository path {path:?} has a ':' or whitespace, which $BROWSER cannot carry: \
+         run the tests from a checkout whose path has neither"
+    );
+}
+
 /// The last result line a browser script appended to `log`, if any yet:
 /// `{"ok":..,"opened_url":..,"final_url":..,"title":..,"text":..,"status":..,"error":..,
 /// "login_prefill":..,"steps":[..],"engine":..,"elapsed_ms":..}`. `opened_url` is the URL the
@@ -735,12 +745,14 @@ impl Env {
 
     /// `$BROWSER` = tests/support/browser (headless Chromium), logging to `log`.
     pub fn with_browser_chromium(mut self, log: impl AsRef<Path>) -> Env {
+        check_browser_path(BrowserKind::Chromium);
         self.browser = Some((BrowserKind::Chromium, log.as_ref().to_path_buf()));
         self
     }
 
     /// `$BROWSER` = tests/support/fetch-browser (no Chromium, ~100 ms), logging to `log`.
     pub fn with_fetch_browser(mut self, log: impl AsRef<Path>) -> Env {
+        check_browser_path(BrowserKind::Fetch);
         self.browser = Some((BrowserKind::Fetch, log.as_ref().to_path_buf()));
         self
     }
@@ -777,11 +789,7 @@ impl Env {
     }
 
     /// A `Command` for the binary under test with this sandbox's environment.
-    pub fn cmd<I, S>(&self, args: I) -> Command
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
+    pub fn cmd<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ifs-connect"));
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -825,27 +833,46 @@ impl Env {
         v
     }
 
+    /// Starts the binary with `args` in a private tmux terminal of `cols`x`rows`, with this
+    /// sandbox's environment (the pane's `TERM` is tmux's default, `screen`).
+    pub fn tmux(&self, cols: u16, rows: u16, args: &[&str]) -> Tmux {
+        let bin = env!("CARGO_BIN_EXE_ifs-connect");
+        let mut argv = vec![bin];
+        argv.extend_from_slice(args);
+        let pairs = self.env_pairs();
+        let env: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        // `env -u BROWSER` is not portable to every env(1); clear it through the shell instead
+        // when no browser was chosen.
+        let mut shell = String::new();
+        if self.browser.is_none() {
+            shell.push_str("unset BROWSER BROWSER_LOG; ");
+        }
+        shell.push_str("cd ");
+        shell.push_str(&sh_quote(&self.dir.path().display().to_string()));
+        shell.push_str(" && exec");
+        for a in &argv {
+            shell.push(' ');
+            shell.push_str(&sh_quote(a));
+        }
+        Tmux::start(cols, rows, &["sh", "-c", &shell], &env)
+    }
+
     /// Runs the binary to completion (killed, with the test failing, after [`RUN_TIMEOUT`]).
-    pub fn run<I, S>(&self, args: I, stdin: Option<&str>) -> Output
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
+    pub fn run<S: AsRef<OsStr>>(&self, args: &[S], stdin: Option<&str>) -> Output {
         self.run_timeout(args, stdin, RUN_TIMEOUT)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Like `run` with another bound; `Err` (with what it printed) when it had to be killed.
-    pub fn run_timeout<I, S>(
+    pub fn run_timeout<S: AsRef<OsStr>>(
         &self,
-        args: I,
+        args: &[S],
         stdin: Option<&str>,
         timeout: Duration,
-    ) -> Result<Output, String>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
+    ) -> Result<Output, String> {
         let mut cmd = self.cmd(args);
         run_bounded(&mut cmd, stdin, timeout, true)
     }
