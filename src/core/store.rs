@@ -167,7 +167,25 @@ impl Store {
 
     /// Replace the file atomically. Requires the lock.
     pub fn write(&self, _lock: &StoreLock, config: &Config) -> Result<(), StoreError> {
-        self.stage(config)?.commit()
+        self.stage(config)?.commit()?;
+        self.sweep_stale_temp_files();
+        Ok(())
+    }
+
+    /// Temp files left by writers that were killed mid-save. Only the lock holder writes,
+    /// so while we hold it every other temp file is stale.
+    fn sweep_stale_temp_files(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let prefix = format!(".{CONFIG_FILE}.");
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Write the new config next to the old one without replacing it yet.
