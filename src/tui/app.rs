@@ -1,0 +1,636 @@
+//! The controller: owns the state, turns input and task results into state changes one
+//! at a time, runs side effects as tasks, and redraws only when something changed.
+//!
+//! Generic over the backend and the input stream (as in slumber), so tests drive the
+//! whole app on a `TestBackend` with scripted events.
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{FutureExt, Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
+use ratatui::layout::Rect;
+use time::OffsetDateTime;
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio_util::sync::CancellationToken;
+
+use crate::core::Context;
+use crate::core::connector::LastTest;
+use crate::core::login::{LoginOptions, LoginOutcome};
+use crate::core::workspace::Workspace;
+use crate::tui::clipboard::{Clipboard, Osc52Terminal};
+use crate::tui::command::{Command, Commands};
+use crate::tui::component::{Component, EventCx, Input};
+use crate::tui::engine::{CoreEngine, Engine, LoginRun};
+use crate::tui::keymap::Keymap;
+use crate::tui::message::{Message, MessageSender};
+use crate::tui::popups::{ConfirmPopup, ErrorPopup, Popup, PromptPopup};
+use crate::tui::screens::{HelpScreen, Screen, TestLoginScreen, Wizard};
+use crate::tui::state::State;
+use crate::tui::theme::Theme;
+use crate::tui::view;
+
+/// Spinner frames per second, only while something animates.
+const FPS: f64 = 8.0;
+
+pub type Clock = fn() -> OffsetDateTime;
+
+/// What differs between the real terminal and a test.
+pub struct AppOptions {
+    pub theme: Theme,
+    pub engine: Arc<dyn Engine>,
+    pub clipboard: Box<dyn Clipboard>,
+    pub clock: Clock,
+}
+
+impl AppOptions {
+    /// The real engine, OSC 52 to this terminal, `NO_COLOR` honoured, the wall clock.
+    pub fn real(context: &Context) -> anyhow::Result<Self> {
+        let secrets = Arc::clone(context.workspace.secrets());
+        Ok(Self {
+            theme: Theme::from_env(),
+            engine: Arc::new(CoreEngine::new(secrets, LoginOptions::default())?),
+            clipboard: Box::new(Osc52Terminal),
+            clock: OffsetDateTime::now_utc,
+        })
+    }
+}
+
+/// One thing for the loop to handle.
+enum Wake {
+    Input(Event),
+    Message(Message),
+    Tick,
+}
+
+pub struct App<B: Backend, S> {
+    terminal: Terminal<B>,
+    input: S,
+    state: State,
+    keymap: Keymap,
+    theme: Theme,
+    workspace: Workspace,
+    engine: Arc<dyn Engine>,
+    clipboard: Box<dyn Clipboard>,
+    clock: Clock,
+    messages: MessageSender,
+    inbox: UnboundedReceiver<Message>,
+    commands: Commands,
+    shutdown: CancellationToken,
+    started: bool,
+    running: bool,
+    dirty: bool,
+    next_run: u64,
+}
+
+impl<B, S> App<B, S>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    S: Stream<Item = io::Result<Event>> + Unpin,
+{
+    pub fn new(terminal: Terminal<B>, input: S, context: Context, options: AppOptions) -> Self {
+        let (messages, inbox) = MessageSender::channel();
+        Self {
+            terminal,
+            input,
+            state: State::new(context.paths.clone(), (options.clock)()),
+            keymap: Keymap::default(),
+            theme: options.theme,
+            workspace: context.workspace,
+            engine: options.engine,
+            clipboard: options.clipboard,
+            clock: options.clock,
+            messages,
+            inbox,
+            commands: Commands::default(),
+            shutdown: CancellationToken::new(),
+            started: false,
+            running: true,
+            dirty: true,
+            next_run: 0,
+        }
+    }
+
+    /// Cancelling this ends the loop and every task started from it (e.g. on SIGTERM).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    pub fn backend(&self) -> &B {
+        self.terminal.backend()
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// Loading starts here rather than in `new`, which may run outside the runtime.
+    fn start(&mut self) {
+        if !self.started {
+            self.started = true;
+            self.reload();
+        }
+    }
+
+    /// Run until quit, the input ends or the shutdown token is cancelled.
+    pub async fn run(mut self) -> anyhow::Result<Self> {
+        self.start();
+        self.draw()?;
+        while self.running {
+            let Some(wake) = self.next_wake().await? else {
+                break;
+            };
+            self.handle(wake)?;
+            // More messages waiting: they would change the frame again right away.
+            if self.dirty && self.inbox.is_empty() {
+                self.draw()?;
+            }
+        }
+        self.shutdown.cancel();
+        Ok(self)
+    }
+
+    /// Wait for the next thing to do. Messages first (`biased`), so a burst of task
+    /// results is handled before more input; the timer only while something animates.
+    async fn next_wake(&mut self) -> anyhow::Result<Option<Wake>> {
+        let tick = self
+            .state
+            .is_animating()
+            .then(|| Duration::from_secs_f64(1.0 / FPS));
+        let wake = tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => None,
+            Some(message) = self.inbox.recv() => Some(Wake::Message(message)),
+            input = self.input.next() => match input {
+                Some(Ok(event)) => Some(Wake::Input(event)),
+                Some(Err(error)) => return Err(error.into()),
+                None => None,
+            },
+            () = tokio::time::sleep(tick.unwrap_or_default()), if tick.is_some() => Some(Wake::Tick),
+        };
+        Ok(wake)
+    }
+
+    /// For tests: handle everything already queued (input and messages) and, when
+    /// `wait_for_tasks`, every task result still to come; then draw.
+    pub async fn settle(&mut self) -> anyhow::Result<()> {
+        self.settle_with(true).await
+    }
+
+    /// For tests: handle what is queued now without waiting for running tasks.
+    pub async fn settle_input(&mut self) -> anyhow::Result<()> {
+        self.settle_with(false).await
+    }
+
+    async fn settle_with(&mut self, wait_for_tasks: bool) -> anyhow::Result<()> {
+        self.start();
+        while self.running {
+            let wake = if let Ok(message) = self.inbox.try_recv() {
+                Wake::Message(message)
+            } else if let Some(item) = self.input.next().now_or_never() {
+                match item {
+                    Some(event) => Wake::Input(event?),
+                    None => break,
+                }
+            } else if wait_for_tasks && self.messages.in_flight() > 0 {
+                match tokio::time::timeout(Duration::from_secs(20), self.inbox.recv()).await {
+                    Ok(Some(message)) => Wake::Message(message),
+                    _ => anyhow::bail!("a background task did not finish within 20 s"),
+                }
+            } else {
+                break;
+            };
+            self.handle(wake)?;
+        }
+        self.draw()
+    }
+
+    fn draw(&mut self) -> anyhow::Result<()> {
+        let (state, keymap, theme) = (&self.state, &self.keymap, &self.theme);
+        self.terminal
+            .draw(|frame| view::render(state, keymap, theme, frame))?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    fn handle(&mut self, wake: Wake) -> anyhow::Result<()> {
+        self.state.now = (self.clock)();
+        match wake {
+            Wake::Tick => {
+                self.state.tick(Instant::now());
+                self.dirty = true;
+            }
+            Wake::Message(message) => {
+                self.on_message(message);
+                self.dirty = true;
+            }
+            Wake::Input(event) => self.on_input(event)?,
+        }
+        while let Some(command) = self.commands.pop() {
+            self.execute(command);
+        }
+        Ok(())
+    }
+
+    fn full_area(&self) -> anyhow::Result<Rect> {
+        let size = self.terminal.size()?;
+        Ok(Rect::new(0, 0, size.width, size.height))
+    }
+
+    fn on_input(&mut self, event: Event) -> anyhow::Result<()> {
+        let input = match event {
+            Event::Key(key) if key.kind == KeyEventKind::Release => return Ok(()),
+            // Ctrl-C quits from anywhere, before any field or popup can take it.
+            Event::Key(key)
+                if key.code == KeyCode::Char('c')
+                    && key.modifiers.contains(KeyModifiers::CONTROL) =>
+            {
+                self.quit();
+                return Ok(());
+            }
+            Event::Resize(..) => {
+                self.terminal.autoresize()?;
+                self.dirty = true;
+                return Ok(());
+            }
+            Event::Key(key) => Input::Key(key),
+            Event::Paste(text) => Input::Paste(text),
+            Event::Mouse(mouse) => match mouse.kind {
+                // Movement and drags change nothing; redrawing on them would be waste.
+                MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                    Input::Mouse(mouse)
+                }
+                _ => return Ok(()),
+            },
+            Event::FocusGained | Event::FocusLost => return Ok(()),
+        };
+        let area = self.full_area()?;
+        if view::is_too_small(area) {
+            return Ok(());
+        }
+        let [_, body, _] = view::layout(area);
+        let mut cx = EventCx {
+            keymap: &self.keymap,
+            commands: &mut self.commands,
+            area: body,
+        };
+        if let Some(popup) = self.state.popups.last_mut() {
+            cx.area = area;
+            popup.handle(&input, &mut cx);
+        } else if let Some(screen) = self.state.screens.last_mut() {
+            screen.handle(&input, &mut cx);
+        } else {
+            self.state.list.handle(&input, &mut cx);
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn quit(&mut self) {
+        self.running = false;
+        self.shutdown.cancel();
+    }
+
+    fn show_error(&mut self, title: impl Into<String>, message: impl Into<String>) {
+        self.state
+            .popups
+            .push(Popup::Error(ErrorPopup::new(title, message)));
+    }
+
+    fn reload(&mut self) {
+        let workspace = self.workspace.clone();
+        self.messages.spawn_blocking("load", move || {
+            Message::ConfigLoaded(workspace.load().map_err(|e| e.to_string()))
+        });
+    }
+
+    fn execute(&mut self, command: Command) {
+        tracing::debug!(command = command_name(&command), "command");
+        match command {
+            Command::Quit => self.quit(),
+            Command::OpenHelp => {
+                if !matches!(self.state.screens.last(), Some(Screen::Help(_))) {
+                    self.state.screens.push(Screen::Help(HelpScreen::default()));
+                }
+            }
+            Command::CloseScreen => {
+                self.state.screens.pop();
+            }
+            Command::ClosePopup => {
+                self.state.popups.pop();
+            }
+            Command::NewConnector => {
+                let wizard = Wizard::new(self.state.list.groups(), self.state.list.names());
+                self.state.screens.push(Screen::Wizard(Box::new(wizard)));
+            }
+            Command::EditConnector(id) => {
+                if let Some(connector) = self.state.list.find(&id).cloned() {
+                    let wizard =
+                        Wizard::edit(connector, self.state.list.groups(), self.state.list.names());
+                    self.state.screens.push(Screen::Wizard(Box::new(wizard)));
+                }
+            }
+            Command::AskDuplicate(id) => {
+                if let Some(connector) = self.state.list.find(&id) {
+                    let popup = PromptPopup::duplicate(&connector.name, self.state.list.names());
+                    self.state.popups.push(Popup::Prompt(popup));
+                }
+            }
+            Command::Duplicate { name, new_name } => {
+                let workspace = self.workspace.clone();
+                self.messages.spawn_blocking("duplicate", move || {
+                    Message::Duplicated(
+                        workspace
+                            .duplicate(&name, &new_name)
+                            .map(Box::new)
+                            .map_err(|e| e.to_string()),
+                    )
+                });
+            }
+            Command::AskDelete(id) => {
+                if let Some(connector) = self.state.list.find(&id) {
+                    let message = format!(
+                        "Delete '{}'? Its client secret and any tokens kept for it in the OS keyring are deleted too. This cannot be undone.",
+                        connector.name
+                    );
+                    let delete = Command::Delete {
+                        name: connector.name.clone(),
+                    };
+                    self.state.popups.push(Popup::Confirm(ConfirmPopup::new(
+                        "Delete connector",
+                        message,
+                        "Delete",
+                        delete,
+                    )));
+                }
+            }
+            Command::Delete { name } => {
+                let workspace = self.workspace.clone();
+                self.messages.spawn_blocking("delete", move || {
+                    let result = workspace
+                        .remove(&name)
+                        .map(|removed| removed.secrets_left.map(|e| e.to_string()));
+                    Message::Removed {
+                        name,
+                        result: result.map_err(|e| e.to_string()),
+                    }
+                });
+            }
+            Command::StartLogin(connector) => self.start_login(*connector),
+            Command::Save {
+                connector,
+                secret,
+                then_test,
+            } => {
+                let workspace = self.workspace.clone();
+                self.messages.spawn_blocking("save", move || {
+                    let result = workspace
+                        .save(*connector, secret)
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
+                    Message::Saved { result, then_test }
+                });
+            }
+            Command::AddGroup(group) => {
+                let workspace = self.workspace.clone();
+                self.messages.spawn_blocking("add group", move || {
+                    let result = workspace
+                        .add_group(&group)
+                        .map(|()| group)
+                        .map_err(|e| e.to_string());
+                    Message::GroupAdded(result)
+                });
+            }
+            Command::CheckDiscovery { generation, auth } => {
+                let check = self.engine.check_discovery(*auth);
+                self.messages.spawn("discovery check", async move {
+                    Message::DiscoveryChecked {
+                        generation,
+                        check: Box::new(check.await),
+                    }
+                });
+            }
+            Command::FetchEndpoints { generation, url } => {
+                let fetch = self.engine.fetch_discovery(url);
+                self.messages.spawn("discovery fetch", async move {
+                    Message::EndpointsFetched {
+                        generation,
+                        result: fetch.await.map(Box::new),
+                    }
+                });
+            }
+            Command::RecordTest { id, ok, summary } => {
+                let workspace = self.workspace.clone();
+                let result = LastTest {
+                    ok,
+                    at: (self.clock)(),
+                    summary,
+                };
+                self.messages.spawn_blocking("record test", move || {
+                    Message::TestRecorded(
+                        workspace
+                            .record_test(&id, result)
+                            .map_err(|e| e.to_string()),
+                    )
+                });
+            }
+            Command::Copy(text) => {
+                if let Err(error) = self.clipboard.copy(&text) {
+                    self.show_error(
+                        "Could not copy",
+                        format!("Writing to the terminal failed: {error}"),
+                    );
+                }
+            }
+            Command::ShowError { title, message } => self.show_error(title, message),
+            Command::AskLeaveWizard { name } => {
+                let message =
+                    format!("Leave without saving {name}? What you changed in the wizard is lost.");
+                let popup =
+                    ConfirmPopup::new("Discard changes", message, "Discard", Command::CloseScreen);
+                self.state.popups.push(Popup::Confirm(popup));
+            }
+        }
+    }
+
+    /// Open the test-login screen and run the engine; its events come back as messages
+    /// tagged with this run's number, so a late event from an older run is ignored.
+    fn start_login(&mut self, connector: crate::core::connector::Connector) {
+        self.next_run += 1;
+        let run = self.next_run;
+        let cancel = self.shutdown.child_token();
+        let (pasted_tx, pasted_rx) = mpsc::channel(4);
+        // "Save and test" replaces the wizard; "retry" replaces the old run.
+        if matches!(self.state.screens.last(), Some(Screen::TestLogin(_))) {
+            self.state.screens.pop();
+        }
+        let screen = TestLoginScreen::new(run, connector.clone(), pasted_tx, cancel.clone());
+        self.state.screens.push(Screen::TestLogin(Box::new(screen)));
+        let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+        let login = self.engine.login(LoginRun {
+            connector,
+            pasted: pasted_rx,
+            events: events_tx,
+            cancel,
+        });
+        let sender = self.messages.clone();
+        self.messages.spawn("test login", async move {
+            let forward = async {
+                while let Some(event) = events_rx.recv().await {
+                    sender.send(Message::Login { run, event });
+                }
+            };
+            let (outcome, ()) = tokio::join!(login, forward);
+            Message::LoginFinished {
+                run,
+                outcome: Box::new(outcome),
+            }
+        });
+    }
+
+    fn on_message(&mut self, message: Message) {
+        match message {
+            Message::ConfigLoaded(Ok(config)) => self.state.list.set_config(config),
+            Message::ConfigLoaded(Err(error)) => {
+                self.state.list.set_load_failed(error.clone());
+                self.show_error("Cannot read the config", error);
+            }
+            Message::Saved {
+                result: Ok(connector),
+                then_test,
+            } => {
+                self.state
+                    .screens
+                    .retain(|s| !matches!(s, Screen::Wizard(_)));
+                self.state.list.select_later(connector.id.clone());
+                self.reload();
+                if then_test {
+                    self.start_login(*connector);
+                }
+            }
+            Message::Saved {
+                result: Err(error), ..
+            } => {
+                if let Some(wizard) = self.state.wizard_mut() {
+                    wizard.on_save_failed();
+                }
+                self.show_error("Could not save", error);
+            }
+            Message::Removed {
+                result: Ok(secrets_left),
+                name,
+            } => {
+                self.reload();
+                if let Some(problem) = secrets_left {
+                    self.show_error("Removed, but the keyring refused", format!("'{name}' is gone from the config, but its secrets could not be deleted: {problem}"));
+                }
+            }
+            Message::Removed {
+                result: Err(error), ..
+            } => self.show_error("Could not delete", error),
+            Message::Duplicated(Ok(connector)) => {
+                self.state.list.select_later(connector.id.clone());
+                self.reload();
+            }
+            Message::Duplicated(Err(error)) => self.show_error("Could not duplicate", error),
+            Message::GroupAdded(result) => {
+                let ok = result.is_ok();
+                let groups = self.state.list.groups().to_vec();
+                if let Some(wizard) = self.state.wizard_mut() {
+                    wizard.on_group_added(result, &groups);
+                }
+                if ok {
+                    self.reload();
+                }
+            }
+            Message::DiscoveryChecked { generation, check } => {
+                if let Some(wizard) = self.state.wizard_mut() {
+                    wizard.on_check(generation, *check);
+                }
+            }
+            Message::EndpointsFetched { generation, result } => {
+                if let Some(wizard) = self.state.wizard_mut() {
+                    wizard.on_endpoints(generation, result.map(|m| *m));
+                }
+            }
+            Message::Login { run, event } => {
+                if let Some(screen) = self.state.test_login_mut(run) {
+                    screen.on_event(event, Instant::now());
+                }
+            }
+            Message::LoginFinished { run, outcome } => {
+                if let Some(screen) = self.state.test_login_mut(run) {
+                    screen.on_outcome(*outcome, &mut self.commands);
+                }
+            }
+            Message::TestRecorded(Ok(())) => self.reload(),
+            Message::TestRecorded(Err(error)) => {
+                self.show_error("Could not remember the test result", error)
+            }
+            Message::TaskFailed { task, detail } => {
+                if let Some(wizard) = self.state.wizard_mut() {
+                    wizard.on_task_failed();
+                }
+                if task == "test login" {
+                    self.end_running_logins();
+                }
+                self.show_error(
+                    "Something went wrong",
+                    format!("The {task} task failed: {detail}."),
+                );
+            }
+        }
+    }
+
+    /// The login task died without an outcome: stop the spinners, record nothing.
+    fn end_running_logins(&mut self) {
+        let mut ignored = Commands::default();
+        for screen in &mut self.state.screens {
+            if let Screen::TestLogin(t) = screen
+                && t.is_running()
+            {
+                t.on_outcome(LoginOutcome::default(), &mut ignored);
+            }
+        }
+    }
+}
+
+impl<S> App<ratatui::backend::TestBackend, S>
+where
+    S: Stream<Item = io::Result<Event>> + Unpin,
+{
+    /// For tests: change the test terminal's size and draw again, as a resize would.
+    pub fn resize(&mut self, width: u16, height: u16) -> anyhow::Result<()> {
+        self.terminal.backend_mut().resize(width, height);
+        self.terminal.resize(Rect::new(0, 0, width, height))?;
+        self.draw()
+    }
+}
+
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Quit => "quit",
+        Command::OpenHelp => "open help",
+        Command::CloseScreen => "close screen",
+        Command::ClosePopup => "close popup",
+        Command::NewConnector => "new connector",
+        Command::EditConnector(_) => "edit connector",
+        Command::AskDuplicate(_) => "ask duplicate",
+        Command::Duplicate { .. } => "duplicate",
+        Command::AskDelete(_) => "ask delete",
+        Command::Delete { .. } => "delete",
+        Command::StartLogin(_) => "start login",
+        Command::Save { .. } => "save",
+        Command::AddGroup(_) => "add group",
+        Command::CheckDiscovery { .. } => "check discovery",
+        Command::FetchEndpoints { .. } => "fetch endpoints",
+        Command::RecordTest { .. } => "record test",
+        Command::Copy(_) => "copy",
+        Command::ShowError { .. } => "show error",
+        Command::AskLeaveWizard { .. } => "ask leave wizard",
+    }
+}

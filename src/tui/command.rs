@@ -1,0 +1,80 @@
+//! What screens and popups ask the app to do. They push commands onto a queue (as in
+//! gitui's `queue.rs`) instead of reaching into each other or doing I/O themselves; the
+//! app drains the queue after each event and turns commands into state changes or tasks.
+
+use std::collections::VecDeque;
+
+use crate::core::connector::{Connector, ConnectorId, OpenIdAuth};
+use crate::core::workspace::SecretChange;
+
+#[derive(Debug)]
+pub enum Command {
+    Quit,
+    OpenHelp,
+    /// Leave the top screen (back to the one under it).
+    CloseScreen,
+    ClosePopup,
+    NewConnector,
+    EditConnector(ConnectorId),
+    AskDuplicate(ConnectorId),
+    Duplicate {
+        name: String,
+        new_name: String,
+    },
+    AskDelete(ConnectorId),
+    Delete {
+        name: String,
+    },
+    StartLogin(Box<Connector>),
+    Save {
+        connector: Box<Connector>,
+        secret: SecretChange,
+        then_test: bool,
+    },
+    AddGroup(String),
+    CheckDiscovery {
+        generation: u64,
+        auth: Box<OpenIdAuth>,
+    },
+    FetchEndpoints {
+        generation: u64,
+        url: String,
+    },
+    RecordTest {
+        id: ConnectorId,
+        ok: bool,
+        summary: String,
+    },
+    Copy(String),
+    ShowError {
+        title: String,
+        message: String,
+    },
+    AskLeaveWizard {
+        name: String,
+    },
+}
+
+#[derive(Debug, Default)]
+pub struct Commands(VecDeque<Command>);
+
+impl Commands {
+    pub fn push(&mut self, command: Command) {
+        self.0.push_back(command);
+    }
+
+    pub fn pop(&mut self) -> Option<Command> {
+        self.0.pop_front()
+    }
+
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// For tests: everything queued, oldest first.
+    #[cfg(test)]
+    pub fn drain(&mut self) -> Vec<Command> {
+        self.0.drain(..).collect()
+    }
+}

@@ -1,0 +1,162 @@
+//! Results of background tasks, sent back to the app loop on one channel.
+//!
+//! Tasks never touch state: they do their I/O and report. `MessageSender::spawn` turns a
+//! task that panicked into a `TaskFailed` message (shown as an error popup), so a bug in
+//! a task never takes the screen down, and counts tasks in flight so tests can wait for
+//! quiet instead of sleeping.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::core::connector::Connector;
+use crate::core::login::discovery::{DiscoveryCheck, ProviderMetadata};
+use crate::core::login::{LoginError, LoginEvent, LoginOutcome};
+use crate::core::store::Config;
+
+#[derive(Debug)]
+pub enum Message {
+    ConfigLoaded(Result<Config, String>),
+    Saved {
+        result: Result<Box<Connector>, String>,
+        then_test: bool,
+    },
+    Removed {
+        name: String,
+        result: Result<Option<String>, String>,
+    },
+    Duplicated(Result<Box<Connector>, String>),
+    GroupAdded(Result<String, String>),
+    DiscoveryChecked {
+        generation: u64,
+        check: Box<DiscoveryCheck>,
+    },
+    EndpointsFetched {
+        generation: u64,
+        result: Result<Box<ProviderMetadata>, LoginError>,
+    },
+    Login {
+        run: u64,
+        event: LoginEvent,
+    },
+    LoginFinished {
+        run: u64,
+        outcome: Box<LoginOutcome>,
+    },
+    TestRecorded(Result<(), String>),
+    TaskFailed {
+        task: &'static str,
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageSender {
+    tx: UnboundedSender<Message>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl MessageSender {
+    pub fn channel() -> (Self, UnboundedReceiver<Message>) {
+        let (tx, rx) = unbounded_channel();
+        (
+            Self {
+                tx,
+                in_flight: Arc::default(),
+            },
+            rx,
+        )
+    }
+
+    /// A closed channel means the app is shutting down; nothing is left to tell.
+    pub fn send(&self, message: Message) {
+        let _ = self.tx.send(message);
+    }
+
+    /// Tasks whose final message has not been sent yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Run `task` on the runtime and send the message it ends with. A panic becomes
+    /// `TaskFailed { task: name }`.
+    pub fn spawn<F>(&self, name: &'static str, task: F)
+    where
+        F: Future<Output = Message> + Send + 'static,
+    {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let sender = self.clone();
+        let handle = tokio::spawn(task);
+        tokio::spawn(async move {
+            let message = match handle.await {
+                Ok(message) => message,
+                Err(error) => {
+                    tracing::error!(task = name, %error, "background task failed");
+                    Message::TaskFailed {
+                        task: name,
+                        detail: describe_join_error(&error),
+                    }
+                }
+            };
+            sender.send(message);
+            sender.in_flight.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+
+    /// Run blocking work (config file, keyring) on the blocking pool.
+    pub fn spawn_blocking<F>(&self, name: &'static str, work: F)
+    where
+        F: FnOnce() -> Message + Send + 'static,
+    {
+        self.spawn(name, async move {
+            match tokio::task::spawn_blocking(work).await {
+                Ok(message) => message,
+                Err(error) => Message::TaskFailed {
+                    task: name,
+                    detail: describe_join_error(&error),
+                },
+            }
+        });
+    }
+}
+
+/// A panic payload can hold anything; show its text only when it is a plain message.
+fn describe_join_error(error: &tokio::task::JoinError) -> String {
+    if error.is_cancelled() {
+        return "it was cancelled".into();
+    }
+    "it stopped with an internal error (details are in the log file)".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_task_reports_instead_of_vanishing() {
+        let (sender, mut rx) = MessageSender::channel();
+        sender.spawn("boom", async { panic!("bug") });
+        let message = rx.recv().await.unwrap();
+        assert!(
+            matches!(message, Message::TaskFailed { task: "boom", .. }),
+            "{message:?}"
+        );
+        tokio::task::yield_now().await;
+        for _ in 0..100 {
+            if sender.in_flight() == 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(sender.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn blocking_work_reports_its_message() {
+        let (sender, mut rx) = MessageSender::channel();
+        sender.spawn_blocking("group", || Message::GroupAdded(Ok("eu".into())));
+        assert!(matches!(rx.recv().await, Some(Message::GroupAdded(Ok(g))) if g == "eu"));
+    }
+}

@@ -1,0 +1,524 @@
+//! A test login, live: the engine's steps as they happen (spinner, ✓/✗, timings), the URL
+//! in full with an OSC 52 copy key, the countdown, a paste box for a redirect caught in a
+//! browser elsewhere, and then the result with the plain explanation of a failure.
+//!
+//! The screen owns the login's cancellation token: leaving the screen, or `Esc`, cancels
+//! it, and the engine closes its loopback listener.
+
+use std::time::{Duration, Instant};
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::core::connector::Connector;
+use crate::core::login::{ErrorKind, LoginEvent, LoginOutcome, SignatureStatus, Step, StepReport};
+use crate::tui::command::Command;
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::keymap::{Action, Scope};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::spinner;
+use crate::tui::widgets::text_field::{FieldRow, TextField};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StepLine {
+    Running(Step),
+    Done(StepReport),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OpenUrl {
+    url: String,
+    browser_opened: bool,
+    browser_note: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct TestLoginScreen {
+    run: u64,
+    connector: Connector,
+    steps: Vec<StepLine>,
+    open_url: Option<OpenUrl>,
+    deadline: Option<Instant>,
+    remaining_secs: Option<u64>,
+    paste: TextField,
+    paste_focused: bool,
+    note: Option<String>,
+    pasted: mpsc::Sender<String>,
+    cancel: CancellationToken,
+    cancelling: bool,
+    outcome: Option<LoginOutcome>,
+    scroll: u16,
+}
+
+impl Drop for TestLoginScreen {
+    fn drop(&mut self) {
+        // Leaving the screen by any path ends the login and frees its port.
+        self.cancel.cancel();
+    }
+}
+
+impl TestLoginScreen {
+    pub fn new(
+        run: u64,
+        connector: Connector,
+        pasted: mpsc::Sender<String>,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            run,
+            connector,
+            steps: Vec::new(),
+            open_url: None,
+            deadline: None,
+            remaining_secs: None,
+            paste: TextField::default()
+                .with_placeholder("http://127.0.0.1:…/callback?code=…&state=…"),
+            paste_focused: false,
+            note: None,
+            pasted,
+            cancel,
+            cancelling: false,
+            outcome: None,
+            scroll: 0,
+        }
+    }
+
+    pub fn run_id(&self) -> u64 {
+        self.run
+    }
+
+    pub fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.outcome.is_none()
+    }
+
+    fn waiting_for_redirect(&self) -> bool {
+        self.is_running() && self.open_url.is_some()
+    }
+
+    pub fn on_event(&mut self, event: LoginEvent, now: Instant) {
+        match event {
+            LoginEvent::Started(step) => {
+                self.steps.retain(|line| line != &StepLine::Running(step));
+                self.steps.push(StepLine::Running(step));
+            }
+            LoginEvent::Finished(report) => {
+                match self
+                    .steps
+                    .iter_mut()
+                    .find(|line| matches!(line, StepLine::Running(s) if *s == report.step))
+                {
+                    Some(line) => *line = StepLine::Done(report),
+                    None => self.steps.push(StepLine::Done(report)),
+                }
+            }
+            LoginEvent::OpenUrl {
+                url,
+                browser_opened,
+                browser_note,
+                timeout_secs,
+            } => {
+                self.open_url = Some(OpenUrl {
+                    url,
+                    browser_opened,
+                    browser_note,
+                });
+                self.deadline = Some(now + Duration::from_secs(timeout_secs));
+                self.remaining_secs = Some(timeout_secs);
+                // Nobody will click in a browser that did not open: offer the paste box.
+                self.paste_focused = !browser_opened;
+            }
+            LoginEvent::Notice(text) => self.note = Some(text),
+        }
+    }
+
+    /// The login ended; ask for the result to be remembered on the list (a cancelled
+    /// test says nothing about the connector, so it is not recorded).
+    pub fn on_outcome(
+        &mut self,
+        outcome: LoginOutcome,
+        commands: &mut crate::tui::command::Commands,
+    ) {
+        if !outcome.steps.is_empty() {
+            self.steps = outcome.steps.iter().cloned().map(StepLine::Done).collect();
+        }
+        self.paste_focused = false;
+        let cancelled = outcome
+            .error
+            .as_ref()
+            .is_some_and(|e| e.kind == ErrorKind::Cancelled);
+        if !cancelled {
+            commands.push(Command::RecordTest {
+                id: self.connector.id.clone(),
+                ok: outcome.ok,
+                summary: summary(&outcome),
+            });
+        }
+        self.outcome = Some(outcome);
+    }
+
+    /// Advance the countdown; true when the shown number changed.
+    pub fn tick(&mut self, now: Instant) -> bool {
+        let Some(deadline) = self.deadline.filter(|_| self.is_running()) else {
+            return false;
+        };
+        let left = deadline.saturating_duration_since(now);
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        let changed = self.remaining_secs != Some(secs);
+        self.remaining_secs = Some(secs);
+        changed
+    }
+
+    fn send_paste(&mut self) {
+        let text = self.paste.value().trim().to_owned();
+        if text.is_empty() {
+            return;
+        }
+        self.note = Some(match self.pasted.try_send(text) {
+            Ok(()) => "Sent the pasted URL to the login.".into(),
+            Err(_) => "The login is no longer waiting for a redirect.".into(),
+        });
+        self.paste.set_value("");
+    }
+
+    fn on_action(&mut self, action: Action, cx: &mut EventCx<'_>) {
+        match action {
+            Action::Back if self.paste_focused => self.paste_focused = false,
+            Action::Back if self.is_running() && !self.cancelling => {
+                self.cancel.cancel();
+                self.cancelling = true;
+            }
+            Action::Back => cx.commands.push(Command::CloseScreen),
+            Action::CopyUrl => {
+                if let Some(open) = &self.open_url {
+                    cx.commands.push(Command::Copy(open.url.clone()));
+                    self.note = Some("Copied the URL to the terminal clipboard (OSC 52).".into());
+                }
+            }
+            Action::FocusPaste if self.waiting_for_redirect() => {
+                self.paste_focused = !self.paste_focused
+            }
+            Action::Submit if self.paste_focused => self.send_paste(),
+            Action::Retry if !self.is_running() => cx
+                .commands
+                .push(Command::StartLogin(Box::new(self.connector.clone()))),
+            Action::Up => self.scroll = self.scroll.saturating_sub(1),
+            Action::Down => self.scroll = self.scroll.saturating_add(1).min(100),
+            Action::Help => cx.commands.push(Command::OpenHelp),
+            Action::Quit => cx.commands.push(Command::Quit),
+            _ => {}
+        }
+    }
+
+    fn areas(&self, area: Rect) -> (Rect, Rect, Rect) {
+        let paste_height = if self.waiting_for_redirect() { 4 } else { 0 };
+        let [header, body, paste] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Fill(1),
+            Constraint::Length(paste_height),
+        ])
+        .areas(area);
+        (header, body, paste)
+    }
+}
+
+/// One line for the list screen: who signed in, or why it failed.
+pub fn summary(outcome: &LoginOutcome) -> String {
+    if outcome.ok {
+        let who = outcome
+            .claims
+            .as_ref()
+            .and_then(|c| c.email.clone().or(c.name.clone()).or(c.sub.clone()));
+        return match who {
+            Some(who) => format!("signed in as {who}"),
+            None => "signed in".into(),
+        };
+    }
+    match &outcome.error {
+        Some(error) => error.message.clone(),
+        None => "the login failed".into(),
+    }
+}
+
+impl Component for TestLoginScreen {
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        match input {
+            Input::Key(key) => {
+                if self.paste_focused && self.paste.handle_key(key) {
+                    return;
+                }
+                if let Some(action) = cx.keymap.action(Scope::TestLogin, key) {
+                    // While typing in the paste box, plain letters were text (above); the
+                    // letter bindings must not fire from there either.
+                    let letter = matches!(key.code, ratatui::crossterm::event::KeyCode::Char(_))
+                        && key.modifiers.is_empty();
+                    if !(self.paste_focused && letter) {
+                        self.on_action(action, cx);
+                    }
+                }
+            }
+            Input::Paste(text) if self.waiting_for_redirect() => {
+                self.paste_focused = true;
+                self.paste.paste(text);
+            }
+            Input::Mouse(mouse) => match mouse.kind {
+                MouseEventKind::ScrollDown => self.on_action(Action::Down, cx),
+                MouseEventKind::ScrollUp => self.on_action(Action::Up, cx),
+                MouseEventKind::Down(MouseButton::Left) => {
+                    let (_, _, paste) = self.areas(cx.area);
+                    if paste.height > 0 && mouse.row >= paste.y && mouse.row < paste.bottom() {
+                        self.paste_focused = true;
+                    }
+                }
+                _ => {}
+            },
+            Input::Paste(_) => {}
+        }
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::TestLogin
+    }
+}
+
+impl Draw for TestLoginScreen {
+    fn draw(&self, frame: &mut Frame<'_>, area: Rect, cx: &DrawCx<'_>) {
+        let theme = cx.theme;
+        let (header, body, paste) = self.areas(area);
+        frame.render_widget(Paragraph::new(self.header_line(theme)), header);
+        let mut lines = self.step_lines(cx);
+        if self.waiting_for_redirect() {
+            lines.extend(self.url_lines(theme));
+        }
+        if let Some(outcome) = &self.outcome {
+            lines.push(Line::raw(""));
+            lines.extend(result_lines(outcome, theme));
+        }
+        if let Some(note) = &self.note {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(format!(" {note}"), theme.muted));
+        }
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .scroll((self.scroll, 0)),
+            body,
+        );
+        if paste.height > 0 {
+            self.draw_paste(frame, paste, theme);
+        }
+    }
+}
+
+impl TestLoginScreen {
+    fn header_line(&self, theme: &Theme) -> Line<'static> {
+        let status = match &self.outcome {
+            None if self.cancelling => Span::styled("cancelling…", theme.warning),
+            None => Span::styled("running", theme.highlight),
+            Some(o) if o.ok => Span::styled("✓ passed", theme.ok),
+            Some(_) => Span::styled("✗ failed", theme.error),
+        };
+        Line::from(vec![
+            Span::styled(format!(" Test login: {}", self.connector.name), theme.title),
+            Span::styled(
+                format!(" · {} · ", self.connector.auth_kind().label()),
+                theme.muted,
+            ),
+            status,
+        ])
+    }
+
+    fn step_lines(&self, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
+        let theme = cx.theme;
+        if self.steps.is_empty() {
+            return vec![Line::styled(
+                format!(" {} Starting…", spinner::frame(cx.tick)),
+                theme.muted,
+            )];
+        }
+        self.steps
+            .iter()
+            .map(|line| match line {
+                StepLine::Running(step) => Line::from(vec![
+                    Span::styled(format!(" {} ", spinner::frame(cx.tick)), theme.highlight),
+                    Span::raw(format!("{:<24}", step.label())),
+                    Span::styled(self.running_detail(*step), theme.muted),
+                ]),
+                StepLine::Done(report) => {
+                    let (mark, style) = if report.ok {
+                        ("✓", theme.ok)
+                    } else {
+                        ("✗", theme.error)
+                    };
+                    Line::from(vec![
+                        Span::styled(format!(" {mark} "), style),
+                        Span::raw(format!("{:<24}", report.step.label())),
+                        Span::styled(format!("{:>6} ms  ", report.ms), theme.muted),
+                        Span::raw(report.detail.clone()),
+                    ])
+                }
+            })
+            .collect()
+    }
+
+    fn running_detail(&self, step: Step) -> String {
+        match (step, self.remaining_secs) {
+            (Step::Browser | Step::Callback, Some(_)) => "   waiting for the redirect".into(),
+            _ => String::new(),
+        }
+    }
+
+    fn url_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let Some(open) = &self.open_url else {
+            return Vec::new();
+        };
+        let intro = if open.browser_opened {
+            "Sign in in the browser window that opened. If it did not, open this URL:".to_owned()
+        } else {
+            let why = open.browser_note.as_deref().unwrap_or("no browser here");
+            format!("No browser was opened ({why}). Open this URL on any machine:")
+        };
+        let countdown = self
+            .remaining_secs
+            .map(|s| format!("{} left", clock(s)))
+            .unwrap_or_default();
+        vec![
+            Line::raw(""),
+            Line::styled(format!(" {intro}"), theme.label),
+            Line::styled(open.url.clone(), theme.highlight),
+            Line::from(vec![
+                Span::styled(" y", theme.key),
+                Span::raw(" copies it (OSC 52) · "),
+                Span::styled(countdown, theme.warning),
+                Span::raw(" · Esc cancels"),
+            ]),
+        ]
+    }
+
+    fn draw_paste(&self, frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
+        let intro = Rect {
+            height: 1,
+            y: area.y + 1,
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(
+                " Browser on another machine? After signing in, paste the address it landed on:",
+            )
+            .style(theme.muted),
+            intro,
+        );
+        let row = Rect {
+            y: area.y + 2,
+            height: FieldRow::HEIGHT,
+            ..area
+        };
+        let help = if self.paste_focused {
+            "Enter sends it to the login · Esc leaves the box"
+        } else {
+            "p or Tab to type here; a terminal paste lands here too"
+        };
+        let field = FieldRow {
+            label: "Redirected URL",
+            field: &self.paste,
+            help,
+            focused: self.paste_focused,
+            label_width: 18,
+        };
+        if let Some(cursor) = field.render(row, frame.buffer_mut(), theme) {
+            frame.set_cursor_position(cursor);
+        }
+    }
+}
+
+fn clock(secs: u64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+fn row(label: &str, value: String, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("   {label:<15}"), theme.label),
+        Span::raw(value),
+    ])
+}
+
+fn result_lines(outcome: &LoginOutcome, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if outcome.ok {
+        lines.push(Line::styled(
+            format!(" ✓ Login works: {}", summary(outcome)),
+            theme.ok,
+        ));
+    } else if let Some(error) = &outcome.error {
+        lines.push(Line::styled(format!(" ✗ {}", error.message), theme.error));
+        if let Some(hint) = &error.hint {
+            lines.push(Line::from(vec![
+                Span::styled("   Fix: ", theme.label),
+                Span::raw(hint.clone()),
+            ]));
+        }
+        lines.push(Line::styled(
+            format!("   ({})", error.kind.as_str()),
+            theme.muted,
+        ));
+    } else {
+        lines.push(Line::styled(" ✗ The login failed", theme.error));
+    }
+    if let Some(claims) = &outcome.claims {
+        let audience = (!claims.aud.is_empty()).then(|| claims.aud.join(", "));
+        let optional = [
+            ("Email", &claims.email),
+            ("Name", &claims.name),
+            ("Subject", &claims.sub),
+            ("Issuer", &claims.iss),
+            ("Audience", &audience),
+            ("Scopes", &claims.scope),
+            ("Token expires", &claims.expires_at),
+        ];
+        for (label, value) in optional {
+            if let Some(value) = value {
+                lines.push(row(label, value.clone(), theme));
+            }
+        }
+        let refresh = if claims.refresh_token {
+            "received, kept in the OS keyring"
+        } else {
+            "none"
+        };
+        lines.push(row("Refresh token", refresh.into(), theme));
+        if let Some(signature) = &claims.signature {
+            let text = match signature {
+                SignatureStatus::Verified { alg } => format!("verified against the JWKS ({alg})"),
+                SignatureStatus::NotVerifiedNoJwks => {
+                    "not verified: no JWKS known (set an issuer to check it)".into()
+                }
+            };
+            lines.push(row("Signature", text, theme));
+        }
+    }
+    if let Some(probe) = &outcome.probe {
+        let status = probe
+            .status
+            .map_or("no answer".to_owned(), |s| format!("HTTP {s}"));
+        lines.push(row(
+            "API probe",
+            format!("{status} in {} ms", probe.ms),
+            theme,
+        ));
+        lines.push(row("", probe.url.clone(), theme));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        " r runs it again · Esc goes back to the list",
+        theme.muted,
+    ));
+    lines
+}

@@ -1,0 +1,601 @@
+//! Whole-app tests: scripted input on a `TestBackend`, a temp config dir, secrets in
+//! memory and a scripted provider. Each flow checks the config file after it, and the
+//! snapshots cover every screen and wizard step at 80x24 and 120x40.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use insta::assert_snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::KeyCode::{BackTab, Down, Enter, Esc, Tab};
+use secrecy::ExposeSecret;
+
+use crate::core::connector::{Auth, ConnectorId};
+use crate::core::secrets::{SecretKind, SecretStore};
+use crate::core::store::Config;
+use crate::tui::command::Commands;
+use crate::tui::keymap::Keymap;
+use crate::tui::screens::{Screen, TestLoginScreen};
+use crate::tui::state::State;
+use crate::tui::test_util::*;
+use crate::tui::theme::Theme;
+use crate::tui::view;
+
+/// Snapshot the current screen at both sizes, then go back to 80x24.
+fn snap(h: &mut Harness, name: &str) {
+    // The temp config dir differs per run; the help screen shows it.
+    insta::with_settings!({ filters => vec![(r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]")] }, {
+        h.app.resize(80, 24).unwrap();
+        assert_snapshot!(format!("{name}_80x24"), h.app.backend());
+        h.app.resize(120, 40).unwrap();
+        assert_snapshot!(format!("{name}_120x40"), h.app.backend());
+    });
+    h.app.resize(80, 24).unwrap();
+}
+
+/// Let spawned tasks run and handle what they sent, without waiting for tasks that
+/// wait on purpose (a login waiting for its browser).
+async fn pump(h: &mut Harness) {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+        h.app.settle_input().await.unwrap();
+    }
+}
+
+fn secret_of(h: &Harness, id: &ConnectorId) -> Option<String> {
+    h.secrets
+        .get(id, SecretKind::ClientSecret)
+        .unwrap()
+        .map(|s| s.expose_secret().to_owned())
+}
+
+/// Steps 1 to 3 of a new connector, ending on step 4.
+fn type_first_steps(h: &Harness, name: &str, oauth2: bool) {
+    h.key(ratatui::crossterm::event::KeyCode::Char('n'));
+    h.type_text(name).key(Enter).key(Enter);
+    h.type_text("https://ifs.example.com/")
+        .key(Enter)
+        .key(Enter)
+        .key(Enter);
+    if oauth2 {
+        h.key(Down);
+    }
+    h.key(Enter);
+}
+
+#[tokio::test]
+async fn create_an_openid_connector_step_by_step() {
+    let mut h = Harness::new(80, 24).await;
+    snap(&mut h, "list_empty");
+
+    h.key(ratatui::crossterm::event::KeyCode::Char('n'));
+    h.settle().await;
+    snap(&mut h, "wizard_1_identity");
+    h.type_text("IFS production").key(Enter).key(Enter);
+    h.settle().await;
+    snap(&mut h, "wizard_2_base_url");
+    h.type_text("https://ifs.example.com/")
+        .key(Enter)
+        .key(Enter)
+        .key(Enter);
+    h.settle().await;
+    snap(&mut h, "wizard_3_auth_type");
+    h.key(Enter);
+    h.settle().await;
+    snap(&mut h, "wizard_4_openid");
+
+    h.key(Enter)
+        .type_text("https://ifs.example.com/auth/realms/prod/")
+        .key(Enter);
+    h.type_text("flow").key(Enter).key(Enter);
+    h.key(Enter); // on Check: runs it
+    h.settle().await;
+    snap(&mut h, "wizard_4_openid_checked");
+    h.key(Enter); // a current result on screen: Enter moves on
+    h.settle().await;
+    snap(&mut h, "wizard_5_advanced_openid");
+
+    h.key(Enter); // the empty list → the prompt=select_account offer
+    h.key(Enter); // take the offer
+    for _ in 0..5 {
+        h.key(Enter);
+    }
+    h.type_text("alice@example.com");
+    h.key(Enter);
+    h.settle().await;
+    snap(&mut h, "wizard_6_review_openid");
+    h.key(Enter); // Save
+    h.settle().await;
+    snap(&mut h, "list_one_connector");
+
+    let config = h.config();
+    assert_eq!(config.connectors.len(), 1);
+    let c = &config.connectors[0];
+    assert_eq!(c.name, "IFS production");
+    assert_eq!(c.base_url, "https://ifs.example.com");
+    assert_eq!(c.agent_group, "default");
+    let Auth::OpenId(a) = &c.auth else {
+        panic!("expected OpenId: {c:?}")
+    };
+    assert_eq!(a.authority_url, "https://ifs.example.com/auth/realms/prod");
+    assert_eq!(a.client_id, "flow");
+    assert_eq!(a.scopes, "openid");
+    assert_eq!(
+        a.extra_params,
+        [crate::core::connector::Param::new(
+            "prompt",
+            "select_account"
+        )]
+    );
+    assert_eq!(a.prefill_user_email.as_deref(), Some("alice@example.com"));
+    assert!(h.secrets.is_empty(), "an OpenId connector has no secret");
+}
+
+#[tokio::test]
+async fn a_failing_check_shows_each_verdict_and_the_fix() {
+    let mut h = Harness::new(80, 24).await;
+    *h.engine.check.lock().unwrap() = Some(failing_check());
+    type_first_steps(&h, "prod", false);
+    h.key(Enter)
+        .type_text("https://ifs.example.com/auth/realms/prod")
+        .ctrl('k');
+    h.settle().await;
+    snap(&mut h, "wizard_4_openid_check_failed");
+    assert!(h.screen().contains("✗ Validate Issuer Name"));
+    assert!(h.screen().contains("Validate Token Issuer Name (off)"));
+}
+
+#[tokio::test]
+async fn edit_a_connector_jumping_straight_to_a_step() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    h.key(ratatui::crossterm::event::KeyCode::Char('e'));
+    h.settle().await;
+    snap(&mut h, "wizard_edit_1_identity");
+    h.alt('2');
+    h.ctrl('u').type_text("https://ifs2.example.com");
+    h.alt('5');
+    h.settle().await;
+    assert!(h.screen().contains("Step 5 of 6"), "{}", h.screen());
+    h.ctrl('s');
+    h.settle().await;
+    let config = h.config();
+    let prod = config.find("IFS production").unwrap();
+    assert_eq!(prod.base_url, "https://ifs2.example.com");
+    assert!(prod.last_test.is_some(), "editing keeps the last test");
+    assert_eq!(config.connectors.len(), 3);
+    assert!(h.screen().contains("https://ifs2.example.com"));
+}
+
+#[tokio::test]
+async fn delete_asks_naming_the_connector_and_its_secrets() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    let id = h.config().find("IFS test").unwrap().id.clone();
+    assert!(secret_of(&h, &id).is_some());
+    h.key(Down).type_text("d");
+    h.settle().await;
+    snap(&mut h, "list_delete_confirm");
+    assert!(h.screen().contains("Delete 'IFS test'?"));
+    h.key(Enter); // the focused button is Cancel: Enter alone deletes nothing
+    h.settle().await;
+    assert_eq!(h.config().connectors.len(), 3);
+    h.type_text("d").type_text("y");
+    h.settle().await;
+    let config = h.config();
+    assert!(config.find("IFS test").is_none());
+    assert_eq!(config.connectors.len(), 2);
+    assert_eq!(secret_of(&h, &id), None, "its secret went too");
+}
+
+#[tokio::test]
+async fn oauth2_secret_is_masked_revealed_on_demand_and_kept_in_the_keyring() {
+    let mut h = Harness::new(80, 24).await;
+    type_first_steps(&h, "IFS test", true);
+    h.settle().await;
+    snap(&mut h, "wizard_4_oauth2");
+    h.type_text("Test instance").key(Enter);
+    h.paste(&format!("{ISSUER}/.well-known/openid-configuration\n"))
+        .key(Enter); // Enter fills
+    h.settle().await;
+    h.key(Tab).key(Tab).key(Tab).type_text("flow-test").key(Tab);
+    h.type_text("hunter2-secret");
+    h.settle().await;
+    snap(&mut h, "wizard_4_oauth2_filled_masked");
+    assert!(!h.screen().contains("hunter2-secret"));
+    h.ctrl('r');
+    h.settle().await;
+    assert!(h.screen().contains("hunter2-secret"), "Ctrl-R shows it");
+    h.ctrl('r').key(Enter).key(Enter);
+    h.settle().await;
+    snap(&mut h, "wizard_5_advanced_oauth2");
+    h.alt('6');
+    h.settle().await;
+    snap(&mut h, "wizard_6_review_oauth2");
+    assert!(
+        !h.screen().contains("hunter2-secret"),
+        "masked on review too"
+    );
+    h.key(Enter);
+    h.settle().await;
+
+    let config = h.config();
+    let c = config.find("IFS test").unwrap();
+    let Auth::OAuth2(a) = &c.auth else {
+        panic!("expected OAuth2")
+    };
+    assert_eq!(
+        a.authorization_endpoint,
+        format!("{ISSUER}/protocol/openid-connect/auth")
+    );
+    assert_eq!(
+        a.token_endpoint,
+        format!("{ISSUER}/protocol/openid-connect/token")
+    );
+    assert_eq!(a.issuer.as_deref(), Some(ISSUER));
+    assert!(a.has_client_secret);
+    assert_eq!(secret_of(&h, &c.id).as_deref(), Some("hunter2-secret"));
+    let file = std::fs::read_to_string(h.context.paths.config_file()).unwrap();
+    assert!(
+        !file.contains("hunter2"),
+        "the secret is not in the config file"
+    );
+}
+
+#[tokio::test]
+async fn a_step_with_errors_cannot_be_left_forward() {
+    let mut h = Harness::new(80, 24).await;
+    h.type_text("n").key(Enter).key(Enter);
+    h.settle().await;
+    snap(&mut h, "wizard_1_identity_errors");
+    assert!(h.screen().contains("Step 1 of 6"));
+    assert!(h.screen().contains("enter a name for the connector"));
+
+    h.type_text("prod").key(Enter).key(Enter);
+    h.type_text("http://ifs.example.com")
+        .key(Enter)
+        .key(Enter)
+        .key(Enter);
+    h.settle().await;
+    snap(&mut h, "wizard_2_base_url_errors");
+    assert!(h.screen().contains("Step 2 of 6"));
+    assert!(h.screen().contains("uses http"));
+
+    // Jumping ahead is refused too, while creating.
+    h.alt('5');
+    h.settle().await;
+    assert!(h.screen().contains("Step 2 of 6"));
+}
+
+#[tokio::test]
+async fn esc_goes_back_a_step_and_leaving_a_changed_wizard_asks() {
+    let mut h = Harness::new(80, 24).await;
+    h.type_text("n").type_text("draft").key(Enter).key(Enter);
+    h.key(Esc);
+    h.settle().await;
+    assert!(h.screen().contains("Step 1 of 6"));
+    h.key(Esc);
+    h.settle().await;
+    snap(&mut h, "wizard_leave_confirm");
+    h.type_text("n");
+    h.settle().await;
+    assert!(h.screen().contains("Step 1 of 6"), "n stays");
+    h.key(Esc).type_text("y");
+    h.settle().await;
+    assert!(h.screen().contains("No connectors yet"));
+    // An unchanged wizard just closes.
+    h.type_text("n").key(Esc);
+    h.settle().await;
+    assert!(h.screen().contains("No connectors yet"));
+}
+
+#[tokio::test]
+async fn a_new_agent_group_is_created_inline() {
+    let mut h = Harness::new(80, 24).await;
+    h.type_text("n")
+        .type_text("prod")
+        .key(Tab)
+        .key(Down)
+        .key(Enter);
+    h.type_text("eu-agents");
+    h.settle().await;
+    snap(&mut h, "wizard_1_identity_new_group");
+    h.key(Enter);
+    h.settle().await;
+    assert!(h.config().has_group("eu-agents"));
+    assert!(h.screen().contains("› eu-agents"), "{}", h.screen());
+    // And an existing one is refused with the core's message.
+    h.key(Down).key(Enter).type_text("eu-agents").key(Enter);
+    h.settle().await;
+    assert!(h.screen().contains("already exists"), "{}", h.screen());
+}
+
+#[tokio::test]
+async fn a_failed_save_shows_the_error_and_keeps_the_form() {
+    let mut h = Harness::new(80, 24).await;
+    type_first_steps(&h, "IFS test", true);
+    h.key(Enter).key(Enter).key(Tab); // display name, discovery, fill button → authorization
+    h.type_text("https://ifs.example.com/auth")
+        .key(Enter)
+        .type_text("https://ifs.example.com/token")
+        .key(Enter);
+    h.type_text("flow")
+        .key(Enter)
+        .type_text("s3cret")
+        .key(Enter);
+    h.secrets.fail_writes(true);
+    h.alt('6').key(Enter);
+    h.settle().await;
+    snap(&mut h, "wizard_save_failed");
+    assert!(h.screen().contains("Could not save"));
+    assert!(!h.screen().contains("s3cret"));
+    h.key(Enter);
+    h.settle().await;
+    assert!(
+        h.screen().contains("Step 6 of 6"),
+        "the form is still there"
+    );
+    h.secrets.fail_writes(false);
+    h.key(Enter);
+    h.settle().await;
+    assert_eq!(h.config().connectors.len(), 1);
+}
+
+#[tokio::test]
+async fn test_login_from_the_list_is_remembered() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    *h.engine.events.lock().unwrap() = events_until_browser();
+    h.key(Down).key(Down).type_text("t");
+    h.settle().await;
+    snap(&mut h, "test_login_passed");
+    assert_eq!(h.engine.logins.lock().unwrap()[0].name, "Developer sandbox");
+    h.key(Esc);
+    h.settle().await;
+    let config = h.config();
+    let last = config
+        .find("Developer sandbox")
+        .unwrap()
+        .last_test
+        .clone()
+        .unwrap();
+    assert!(last.ok);
+    assert_eq!(last.summary, "signed in as alice@example.com");
+    assert!(h.screen().contains("✓ just now"), "{}", h.screen());
+}
+
+#[tokio::test]
+async fn a_failed_test_login_explains_and_is_remembered() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    *h.engine.outcome.lock().unwrap() = Some(failing_outcome());
+    h.type_text("t");
+    h.settle().await;
+    snap(&mut h, "test_login_failed");
+    let config = h.config();
+    let last = config
+        .find("IFS production")
+        .unwrap()
+        .last_test
+        .clone()
+        .unwrap();
+    assert!(!last.ok);
+    assert!(last.summary.contains("invalid_grant"));
+}
+
+#[tokio::test]
+async fn a_waiting_login_shows_the_url_copies_it_and_takes_a_pasted_redirect() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    *h.engine.events.lock().unwrap() = events_until_browser();
+    h.engine.wait.store(true, Ordering::SeqCst);
+    h.type_text("t");
+    pump(&mut h).await;
+    snap(&mut h, "test_login_waiting");
+    assert!(h.screen().contains("5:00 left"));
+    // No browser opened, so the paste box has the focus: letters are text there.
+    h.ctrl('y');
+    pump(&mut h).await;
+    let copied = h.clipboard.0.lock().unwrap().clone();
+    assert!(copied[0].starts_with(ISSUER), "{copied:?}");
+    h.type_text("http://127.0.0.1:54321/callback?code=abc&state=Zx81")
+        .key(Enter);
+    h.settle().await;
+    assert_eq!(
+        h.engine.pasted.lock().unwrap()[0],
+        "http://127.0.0.1:54321/callback?code=abc&state=Zx81"
+    );
+    assert!(h.screen().contains("Login works"), "{}", h.screen());
+}
+
+#[tokio::test]
+async fn esc_cancels_a_waiting_login() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    *h.engine.events.lock().unwrap() = events_until_browser();
+    h.engine.wait.store(true, Ordering::SeqCst);
+    h.type_text("t");
+    pump(&mut h).await;
+    h.key(Esc).key(Esc); // leave the paste box, then cancel
+    h.settle().await;
+    assert!(h.engine.cancelled.load(Ordering::SeqCst));
+    assert!(h.screen().contains("cancelled"), "{}", h.screen());
+    let last = h
+        .config()
+        .find("IFS production")
+        .unwrap()
+        .last_test
+        .clone()
+        .unwrap();
+    assert!(
+        last.ok,
+        "a cancelled test is not recorded over the last result"
+    );
+}
+
+#[tokio::test]
+async fn list_filter_help_duplicate_and_too_small() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    snap(&mut h, "list_connectors");
+    h.type_text("/").type_text("test");
+    h.settle().await;
+    snap(&mut h, "list_filtered");
+    assert!(!h.screen().contains("Developer sandbox"));
+    h.key(Esc);
+    h.type_text("?");
+    h.settle().await;
+    snap(&mut h, "help");
+    h.key(Esc).type_text("c");
+    h.settle().await;
+    snap(&mut h, "list_duplicate_prompt");
+    h.key(Enter);
+    h.settle().await;
+    let config = h.config();
+    let copy = config.find("IFS test (copy)").expect("the copy");
+    assert_eq!(secret_of(&h, &copy.id).as_deref(), Some("s3cret-value"));
+    h.app.resize(60, 20).unwrap();
+    assert_snapshot!("too_small_60x20", h.app.backend());
+    h.type_text("q");
+    h.settle().await;
+    assert!(h.app.is_running(), "keys do nothing while too small");
+}
+
+#[tokio::test]
+async fn mouse_clicks_rows_fields_and_buttons() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    // Row 3 is the second connector (title, header, first row).
+    h.click(5, 3);
+    h.settle().await;
+    assert!(h.screen().contains("IFS test: OAuth2"), "{}", h.screen());
+    h.click(5, 3); // a click on the selected row opens it
+    h.settle().await;
+    assert!(h.screen().contains("Edit 'IFS test'"));
+    // The step bar: "6 Review" sits at the end of the bar on row 1.
+    let bar = h.screen().lines().nth(1).unwrap().to_owned();
+    let column = bar
+        .find("6 Review")
+        .map(|byte| bar[..byte].chars().count())
+        .unwrap() as u16;
+    h.click(column + 1, 1);
+    h.settle().await;
+    assert!(h.screen().contains("Step 6 of 6"), "{}", h.screen());
+    h.scroll_down();
+    h.settle().await;
+}
+
+#[tokio::test]
+async fn ctrl_c_quits_even_from_a_text_field() {
+    let mut h = Harness::new(80, 24).await;
+    h.type_text("n").type_text("q");
+    h.settle().await;
+    assert!(h.app.is_running(), "q in a field is text");
+    h.ctrl('c');
+    h.settle().await;
+    assert!(!h.app.is_running());
+}
+
+#[tokio::test]
+async fn tab_and_shift_tab_cycle_fields() {
+    let mut h = Harness::new(80, 24).await;
+    h.type_text("n").key(Tab).key(BackTab).type_text("x");
+    h.settle().await;
+    let name_line = h
+        .screen()
+        .lines()
+        .find(|l| l.starts_with("› Name"))
+        .unwrap()
+        .to_owned();
+    assert!(name_line.trim_end().ends_with(" x"), "{}", h.screen());
+}
+
+fn render(state: &State, width: u16, height: u16) -> TestBackend {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    let keymap = Keymap::default();
+    terminal
+        .draw(|frame| view::render(state, &keymap, &Theme::monochrome(), frame))
+        .unwrap();
+    terminal.backend().clone()
+}
+
+fn login_state(events: Vec<crate::core::login::LoginEvent>) -> State {
+    let mut state = State::new(
+        crate::core::paths::Paths::under(std::path::Path::new("/home/u")),
+        fixed_now(),
+    );
+    let connector =
+        crate::core::connector::Connector::new("IFS production", Auth::OpenId(Default::default()));
+    let (tx, _rx) = tokio::sync::mpsc::channel(1);
+    let mut screen = TestLoginScreen::new(1, connector, tx, Default::default());
+    let now = Instant::now();
+    for event in events {
+        screen.on_event(event, now);
+    }
+    state.screens.push(Screen::TestLogin(Box::new(screen)));
+    state
+}
+
+#[test]
+fn test_login_screen_from_events_fed_directly() {
+    let mut events = events_until_browser();
+    events.truncate(4);
+    events.push(crate::core::login::LoginEvent::Started(
+        crate::core::login::Step::Listener,
+    ));
+    let state = login_state(events);
+    assert_snapshot!("test_login_running_80x24", render(&state, 80, 24));
+    assert_snapshot!("test_login_running_120x40", render(&state, 120, 40));
+
+    let mut state = login_state(events_until_browser());
+    if let Some(Screen::TestLogin(screen)) = state.screens.last_mut() {
+        let mut commands = Commands::default();
+        screen.on_outcome(failing_outcome(), &mut commands);
+        assert_eq!(
+            commands.drain().len(),
+            1,
+            "asks for the result to be recorded"
+        );
+    }
+    assert!(
+        crate::tui::test_util::text(render(&state, 80, 24).buffer())
+            .contains("Fix: Check that the Redirect URI")
+    );
+}
+
+#[test]
+fn ten_thousand_connectors_draw_as_fast_as_ten() {
+    let template = {
+        let mut c = crate::core::connector::Connector::new("x", Auth::OpenId(Default::default()));
+        c.base_url = "https://ifs.example.com".into();
+        c
+    };
+    let config = |n: usize| Config {
+        connectors: (0..n)
+            .map(|i| {
+                let mut c = template.clone();
+                c.name = format!("connector {i:05}");
+                c
+            })
+            .collect(),
+        ..Config::default()
+    };
+    let time_frame = |n: usize| {
+        let mut state = State::new(
+            crate::core::paths::Paths::under(std::path::Path::new("/tmp")),
+            fixed_now(),
+        );
+        state.list.set_config(config(n));
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        let keymap = Keymap::default();
+        let theme = Theme::monochrome();
+        let start = Instant::now();
+        for _ in 0..20 {
+            terminal.clear().unwrap();
+            terminal
+                .draw(|frame| view::render(&state, &keymap, &theme, frame))
+                .unwrap();
+        }
+        start.elapsed() / 20
+    };
+    let small = time_frame(10);
+    let large = time_frame(10_000);
+    eprintln!("frame at 120x40: 10 connectors {small:?}, 10000 connectors {large:?}");
+    assert!(
+        large < small * 5 + std::time::Duration::from_millis(5),
+        "{small:?} vs {large:?}"
+    );
+}
