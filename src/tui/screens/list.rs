@@ -76,10 +76,7 @@ impl ListScreen {
         self.connectors = config.connectors;
         self.groups = config.agent_groups;
         self.load = Load::Loaded;
-        self.refilter();
-        if let Some(id) = keep {
-            self.select_id(&id);
-        }
+        self.refilter_keeping(keep);
     }
 
     pub fn set_load_failed(&mut self, message: String) {
@@ -129,9 +126,16 @@ impl ListScreen {
             .map(|i| &self.connectors[*i])
     }
 
+    /// Recompute the matching rows after the filter changed, keeping the selection.
     fn refilter(&mut self) {
+        let keep = self.selected_connector().map(|c| c.id.clone());
+        self.refilter_keeping(keep);
+    }
+
+    /// `keep` is taken by the caller because after a reload `visible` still indexes the
+    /// old connectors and cannot be used to find the selection.
+    fn refilter_keeping(&mut self, selected: Option<ConnectorId>) {
         let needle = self.filter.value().trim().to_lowercase();
-        let selected = self.selected_connector().map(|c| c.id.clone());
         self.visible = self
             .connectors
             .iter()
@@ -542,6 +546,46 @@ fn draw_first_steps(frame: &mut Frame<'_>, area: Rect, cx: &DrawCx<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(names: &[&str]) -> Config {
+        let template = Connector::new(
+            "x",
+            crate::core::connector::Auth::OpenId(Default::default()),
+        );
+        let connectors = names
+            .iter()
+            .map(|name| Connector {
+                name: (*name).into(),
+                id: ConnectorId::from(*name),
+                ..template.clone()
+            })
+            .collect();
+        Config {
+            connectors,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn a_reload_with_fewer_connectors_keeps_a_valid_selection() {
+        let mut list = ListScreen::default();
+        list.set_config(config(&["a", "b", "c"]));
+        list.select_id(&ConnectorId::from("c"));
+        list.set_config(config(&["a"]));
+        assert_eq!(
+            list.selected_connector().map(|c| c.name.as_str()),
+            Some("a")
+        );
+        list.set_config(config(&[]));
+        assert!(list.selected_connector().is_none());
+        list.set_config(config(&["a", "b"]));
+        list.select_later(ConnectorId::from("z"));
+        list.set_config(config(&["a", "b", "z"]));
+        assert_eq!(
+            list.selected_connector().map(|c| c.name.as_str()),
+            Some("z")
+        );
+    }
 
     #[test]
     fn the_window_moves_only_when_the_selection_leaves_it() {
