@@ -69,9 +69,9 @@ pub fn authorization_error_hint(error: &str, scopes: &str) -> String {
 pub fn token_error_hint(error: &str, redirect_uri: &str, has_secret: bool) -> String {
     match error {
         "invalid_grant" => format!(
-            "the code was refused: most often a redirect URI mismatch or an expired or reused \
-             code. Register {} on the IAM client (Keycloak then accepts any port on 127.0.0.1) \
-             and try again",
+            "most often a redirect URI mismatch: register {} on the IAM client (Keycloak then \
+             accepts any port on 127.0.0.1); otherwise the code expired or was already used, so \
+             try again",
             registrable_redirect_uri(redirect_uri)
         ),
         "invalid_client" if has_secret => {
