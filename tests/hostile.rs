@@ -27,13 +27,15 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use ifs_connect::core::connector::{Auth, Connector, OAuth2Auth, OpenIdAuth};
-use ifs_connect::core::login::{self, BrowserMode, LoginEvent, LoginOptions, LoginOutcome};
-use ifs_connect::core::secrets::MemorySecrets;
+use ifs_connect::core::login::{self, BrowserMode, LoginEvent, LoginOptions, LoginOutcome, Step};
+use ifs_connect::core::secrets::{MemorySecrets, SecretKind, SecretStore};
+use secrecy::ExposeSecret;
 
 const CLIENT_ID: &str = "hostile-client";
 const REALM_PATH: &str = "/realms/h";
 const KEY_A: &[u8] = include_bytes!("fixtures/hostile-rsa-a.der");
 const KEY_B: &[u8] = include_bytes!("fixtures/hostile-rsa-b.der");
+const REFRESH_TOKEN: &str = "hostile-refresh-token-0123456789";
 
 // ---- the hostile provider ------------------------------------------------------------------------
 
@@ -74,6 +76,7 @@ struct Case {
     token_error: Option<(u16, &'static str, &'static str)>,
     userinfo_sub: &'static str,
     probe_status: u16,
+    refresh_token: bool,
 }
 
 impl Default for Case {
@@ -86,6 +89,7 @@ impl Default for Case {
             token_error: None,
             userinfo_sub: "alice",
             probe_status: 200,
+            refresh_token: false,
         }
     }
 }
@@ -279,11 +283,14 @@ async fn token(State(s): State<Arc<Shared>>) -> Response {
     });
     (s.case.claims)(&mut claims, now);
     let id_token = mint(s.case.signing, &claims);
-    Json(json!({
+    let mut body = json!({
         "access_token": "hostile-access-token-abcdef", "token_type": "Bearer",
         "expires_in": 300, "id_token": id_token, "scope": "openid email",
-    }))
-    .into_response()
+    });
+    if s.case.refresh_token {
+        body["refresh_token"] = json!(REFRESH_TOKEN);
+    }
+    Json(body).into_response()
 }
 
 async fn certs(State(s): State<Arc<Shared>>) -> Json<Value> {
@@ -415,6 +422,10 @@ fn options() -> LoginOptions {
 
 /// Run a whole login in this process, the in-test browser acting on the URL.
 fn login_with(connector: Connector, how: Browser) -> Ran {
+    login_with_secrets(connector, how, Arc::new(MemorySecrets::default()))
+}
+
+fn login_with_secrets(connector: Connector, how: Browser, secrets: Arc<MemorySecrets>) -> Ran {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -425,7 +436,7 @@ fn login_with(connector: Connector, how: Browser) -> Ran {
         let (_pasted_tx, pasted) = mpsc::channel(1);
         let run = tokio::spawn(login::run(
             connector,
-            Arc::new(MemorySecrets::default()),
+            secrets,
             options(),
             pasted,
             events_tx,
@@ -850,6 +861,49 @@ fn oauth2_without_issuer_still_checks_audience_and_nonce() {
     );
     let outcome = login(connector);
     assert_eq!(kind(&outcome), "id_token_audience", "{outcome:#?}");
+}
+
+#[test]
+fn the_refresh_token_goes_to_the_keyring_and_a_keyring_failure_is_reported() {
+    let provider = Hostile::start(Case {
+        refresh_token: true,
+        ..Case::default()
+    });
+    let connector = provider.openid_connector();
+    let secrets = Arc::new(MemorySecrets::default());
+    let ran = login_with_secrets(connector.clone(), Browser::Follow, Arc::clone(&secrets));
+    assert!(ran.outcome.ok, "{:#?}", ran.outcome);
+    let stored = secrets
+        .get(&connector.id, SecretKind::RefreshToken)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.expose_secret(), REFRESH_TOKEN);
+    assert!(!format!("{:?}", ran.outcome).contains(REFRESH_TOKEN));
+
+    let failing = Arc::new(MemorySecrets::default());
+    failing.fail_writes(true);
+    let ran = login_with_secrets(connector, Browser::Follow, failing);
+    assert_eq!(kind(&ran.outcome), "keyring", "{:#?}", ran.outcome);
+    assert_eq!(ran.outcome.steps.last().unwrap().step, Step::Keyring);
+}
+
+#[test]
+fn a_confidential_client_whose_secret_is_missing_stops_before_the_browser() {
+    let provider = Hostile::start(Case::default());
+    let connector = Connector::new(
+        "conf",
+        Auth::OAuth2(OAuth2Auth {
+            authorization_endpoint: format!("{}/auth", provider.issuer),
+            token_endpoint: format!("{}/token", provider.issuer),
+            client_id: CLIENT_ID.into(),
+            has_client_secret: true,
+            issuer: Some(provider.issuer.clone()),
+            ..OAuth2Auth::default()
+        }),
+    );
+    let outcome = login(connector);
+    assert_eq!(kind(&outcome), "keyring", "{outcome:#?}");
+    assert!(!outcome.steps.iter().any(|s| s.step == Step::Browser));
 }
 
 // ---- the same through the binary -----------------------------------------------------------------
