@@ -38,9 +38,9 @@ pub struct CoreEngine {
 
 impl CoreEngine {
     pub fn new(secrets: SharedSecrets, options: LoginOptions) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(options.http_timeout)
-            .build()?;
+        // The engine's own client: its timeouts, the OS trust store, and no redirects
+        // followed, so discovery cannot be bounced from https to http behind the checks.
+        let http = crate::core::login::http_client(&options)?;
         Ok(Self {
             http,
             secrets,
