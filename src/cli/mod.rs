@@ -17,6 +17,7 @@ mod hidden_input;
 pub mod login;
 mod manage;
 mod output;
+mod sandbox;
 
 pub use output::Failure;
 
@@ -68,6 +69,8 @@ pub enum Command {
     AgentGroup(groups::GroupCommand),
     /// Test a login: browser consent, token exchange, validation, API probe
     Login(login::LoginArgs),
+    /// Run a local IFS-Cloud-like identity provider and API to try everything without a tenant
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Entry point of the binary.
@@ -108,6 +111,7 @@ async fn dispatch(context: Context, command: Option<Command>) -> Result<ExitCode
         Command::Import(args) => manage::import(&context, args).await,
         Command::AgentGroup(cmd) => groups::run(&context, cmd),
         Command::Login(args) => login::run(&context, args).await,
+        Command::Sandbox(args) => sandbox::run(&context, args).await,
     }
 }
 
@@ -122,5 +126,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::Import(_) => "import",
         Command::AgentGroup(_) => "agent-group",
         Command::Login(_) => "login",
+        Command::Sandbox(_) => "sandbox",
     }
 }
