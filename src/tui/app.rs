@@ -214,6 +214,7 @@ where
         self.terminal
             .draw(|frame| view::render(state, keymap, theme, frame))?;
         self.dirty = false;
+        crate::tui::bench_support::frame_flushed(!self.state.list.is_loading());
         Ok(())
     }
 

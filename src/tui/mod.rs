@@ -10,6 +10,8 @@
 //! - `engine.rs` the network behind a trait; `terminal.rs` taking and restoring the tty.
 
 mod app;
+#[doc(hidden)]
+pub mod bench_support;
 mod clipboard;
 mod command;
 mod component;

@@ -247,7 +247,7 @@ impl Wizard {
         }
     }
 
-    fn go_to(&mut self, step: usize) {
+    pub(crate) fn go_to(&mut self, step: usize) {
         self.step = step.clamp(1, STEPS);
         self.reached = self.reached.max(self.step);
         self.advanced.set_kind(self.kind());
