@@ -1090,3 +1090,82 @@ fn a_fixed_port_in_use_is_a_clear_error() {
         describe(&out)
     );
 }
+
+#[test]
+fn the_instructions_give_the_wizard_values_and_the_secret_stays_off_disk() {
+    rig_required();
+    let env = Env::new();
+    let mut cmd = env.cmd(&["sandbox"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut text = String::new();
+    let deadline = Instant::now() + START_TIMEOUT;
+    while !text.contains("--add") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no instructions within {START_TIMEOUT:?}:\n{text}");
+            }
+        }
+    }
+    let base = text
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap()
+        .to_owned();
+    for expected in [
+        format!("Base URL                  {base}"),
+        format!("Authority URL           {base}/auth/realms/sandbox"),
+        format!("Token Endpoint          {base}/auth/realms/sandbox/protocol/openid-connect/token"),
+        "Client ID               ifs-connect-public".to_owned(),
+        "Client ID               ifs-connect-confidential".to_owned(),
+        "Redirect URI              http://127.0.0.1/callback".to_owned(),
+        "demo / demo".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "{expected:?} missing in:\n{text}");
+    }
+    let secret = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Client Secret"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    assert!(secret.len() >= 43, "{secret}");
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let mut status = None;
+    for _ in 0..750 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    let log = std::fs::read_to_string(env.data_dir().join("ifs-connect.log")).unwrap();
+    assert!(log.contains("sandbox ready"), "{log}");
+    assert!(
+        files_containing(env.root(), &secret).is_empty(),
+        "the secret is on disk"
+    );
+}

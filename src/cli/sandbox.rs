@@ -212,18 +212,18 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String]) {
     let mut text = format!(
         "IFS Cloud sandbox running at {base} (Ctrl-C stops it; it forgets everything then)\n\
          Sign in as demo / demo: the login page comes pre-filled.\n\n\
-         To add a connector by hand, run `ifs-connect` and press a, then enter:\n\
-         \x20 Base URL                {base}\n\
-         \x20 Redirect URI            {redirect}   (the default; any port is accepted)\n\n\
+         To add a connector by hand, run `ifs-connect` and press n, then enter:\n\
+         \x20 Base URL                  {base}\n\
+         \x20 Redirect URI              {redirect}   (the default; any port is accepted)\n\n\
          \x20 OpenId Authentication\n\
-         \x20   Authority URL         {issuer}\n\
-         \x20   Client ID             {public}\n\n\
+         \x20   Authority URL           {issuer}\n\
+         \x20   Client ID               {public}\n\n\
          \x20 OAuth2 Authorization Code Flow\n\
-         \x20   Discovery URL         {discovery}\n\
-         \x20   Authorization Endpoint {auth}\n\
-         \x20   Token Endpoint        {token}\n\
-         \x20   Client ID             {confidential}\n\
-         \x20   Client Secret         {secret}   (new every run, shown only here)\n\n",
+         \x20   Discovery URL           {discovery}\n\
+         \x20   Authorization Endpoint  {auth}\n\
+         \x20   Token Endpoint          {token}\n\
+         \x20   Client ID               {confidential}\n\
+         \x20   Client Secret           {secret}   (new every run, shown only here)\n\n",
         base = sandbox.base_url(),
         redirect = DEFAULT_REDIRECT_URI,
         issuer = sandbox.issuer(),
