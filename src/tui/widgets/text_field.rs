@@ -356,14 +356,46 @@ impl FieldRow<'_> {
         };
         let cursor = self.field.render(input, buf, self.focused, theme);
         if area.height > 1 {
-            let (text, style) = match self.field.visible_error() {
-                Some(error) => (format!("✗ {error}"), theme.error),
-                None => (self.help.to_owned(), theme.muted),
-            };
-            buf.set_stringn(input.x, area.y + 1, text, input.width as usize, style);
+            self.render_note(area, input, buf, theme);
         }
         cursor
     }
+
+    /// The line under the input: the error, else the help. An error that does not fit
+    /// under the input starts under the label instead, since that is the one line a
+    /// person must read in full; what still does not fit ends in `…`.
+    fn render_note(&self, area: Rect, input: Rect, buf: &mut Buffer, theme: &Theme) {
+        let y = area.y + 1;
+        let Some(error) = self.field.visible_error() else {
+            buf.set_stringn(input.x, y, self.help, input.width as usize, theme.muted);
+            return;
+        };
+        let text = format!("✗ {error}");
+        let width = Line::raw(text.as_str()).width();
+        let x = if width <= input.width as usize {
+            input.x
+        } else {
+            area.x + 2.min(area.width)
+        };
+        let room = area.right().saturating_sub(x) as usize;
+        buf.set_stringn(x, y, ellipsize(&text, room), room, theme.error);
+    }
+}
+
+/// Cut `text` to `room` columns, marking the cut with `…`.
+fn ellipsize(text: &str, room: usize) -> String {
+    if Line::raw(text).width() <= room {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if Line::raw(format!("{out}{c}…")).width() > room {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
 }
 
 #[cfg(test)]
@@ -521,9 +553,29 @@ mod tests {
             lines(&buf),
             [
                 "› Client ID                             ",
-                "            ✗ enter the IAM client's Cli",
+                "  ✗ enter the IAM client's Client ID (i…",
             ]
         );
         assert_eq!(cursor, Some(Position::new(12, 0)));
+    }
+
+    #[test]
+    fn field_row_keeps_a_short_error_under_the_input() {
+        let mut field = TextField::default().with_validator(validate::client_id);
+        field.touch();
+        let area = Rect::new(0, 0, 80, 2);
+        let mut buf = Buffer::empty(area);
+        FieldRow {
+            label: "Client ID",
+            field: &field,
+            help: "from IAM",
+            focused: false,
+            label_width: 12,
+        }
+        .render(area, &mut buf, &Theme::monochrome());
+        assert_eq!(
+            lines(&buf)[1].trim_end(),
+            "            ✗ enter the IAM client's Client ID (it is case-sensitive)"
+        );
     }
 }
