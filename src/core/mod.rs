@@ -4,8 +4,10 @@
 pub mod connector;
 pub mod login;
 pub mod paths;
+pub mod qr;
 pub mod secrets;
 pub mod store;
+pub mod tokens;
 pub mod validate;
 pub mod workspace;
 

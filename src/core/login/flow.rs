@@ -22,6 +22,7 @@ use super::policy;
 use super::probe;
 use super::token::{self, TokenSet};
 use super::userinfo;
+use super::{DevicePrompt, Identity, device};
 use super::{
     Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, ProbeResult,
     SignatureStatus, Step, StepReport,
@@ -30,11 +31,18 @@ use crate::core::connector::{Auth, Connector};
 use crate::core::secrets::{self, SecretKind, SharedSecrets};
 use crate::core::validate;
 
+/// How the user grants access: in a browser that comes back to the loopback listener (or
+/// pastes the redirected URL), or on another device with a user code (RFC 8628).
+pub enum Mode {
+    Browser(mpsc::Receiver<String>),
+    Device(mpsc::UnboundedSender<DevicePrompt>),
+}
+
 pub async fn run(
     connector: Connector,
     secrets: SharedSecrets,
     options: LoginOptions,
-    mut pasted: mpsc::Receiver<String>,
+    mut mode: Mode,
     events: mpsc::UnboundedSender<LoginEvent>,
     cancel: CancellationToken,
 ) -> LoginOutcome {
@@ -51,7 +59,7 @@ pub async fn run(
     let result = tokio::select! {
         biased;
         () = cancel.cancelled() => Err(cancelled()),
-        result = steps(&context, &mut recorder, &mut found, &mut pasted) => result,
+        result = steps(&context, &mut recorder, &mut found, &mut mode) => result,
     };
     // A step still running when cancel fired is reported as failed, so no step hangs open.
     recorder.abandon();
@@ -70,17 +78,17 @@ pub async fn run(
     }
 }
 
-fn cancelled() -> LoginError {
+pub(super) fn cancelled() -> LoginError {
     LoginError::new(ErrorKind::Cancelled, "the test login was cancelled")
 }
 
 /// What every step may read.
-struct Context<'a> {
-    connector: &'a Connector,
-    secrets: &'a SharedSecrets,
-    options: &'a LoginOptions,
-    events: &'a mpsc::UnboundedSender<LoginEvent>,
-    cancel: &'a CancellationToken,
+pub(super) struct Context<'a> {
+    pub(super) connector: &'a Connector,
+    pub(super) secrets: &'a SharedSecrets,
+    pub(super) options: &'a LoginOptions,
+    pub(super) events: &'a mpsc::UnboundedSender<LoginEvent>,
+    pub(super) cancel: &'a CancellationToken,
 }
 
 /// What the flow learned that outlives a failure: shown even when a later step fails.
@@ -92,83 +100,53 @@ struct Found {
     late_error: Option<LoginError>,
 }
 
-/// Where the endpoints and the rules for this connector come from.
-struct Provider {
-    authorization_endpoint: String,
-    token_endpoint: String,
-    userinfo_endpoint: Option<String>,
-    par_endpoint: Option<String>,
+/// Where the endpoints and the rules for this connector come from. Shared with the refresh,
+/// device and revocation code, which must follow the same rules as the test login.
+pub(super) struct Provider {
+    pub(super) authorization_endpoint: String,
+    pub(super) token_endpoint: String,
+    pub(super) userinfo_endpoint: Option<String>,
+    pub(super) par_endpoint: Option<String>,
+    /// RFC 8628; only known from discovery.
+    pub(super) device_endpoint: Option<String>,
+    /// RFC 7009; only known from discovery.
+    pub(super) revocation_endpoint: Option<String>,
     /// The issuer the ID token and the callback's `iss` are compared with.
-    issuer: Option<String>,
-    compare_token_issuer: bool,
-    iss_parameter_supported: bool,
-    jwks: Option<Value>,
-    jwks_uri: Option<String>,
-    id_token_algs: Vec<String>,
-    token_auth_methods: Vec<String>,
+    pub(super) issuer: Option<String>,
+    pub(super) compare_token_issuer: bool,
+    pub(super) iss_parameter_supported: bool,
+    pub(super) jwks: Option<Value>,
+    pub(super) jwks_uri: Option<String>,
+    pub(super) id_token_algs: Vec<String>,
+    pub(super) token_auth_methods: Vec<String>,
 }
 
 async fn steps(
     cx: &Context<'_>,
     recorder: &mut Recorder,
     found: &mut Found,
-    pasted: &mut mpsc::Receiver<String>,
+    mode: &mut Mode,
 ) -> Result<(), LoginError> {
     let client = http::client(cx.options)?;
     let mut provider = discover(cx, recorder, &client).await?;
     if let Some(uri) = provider.jwks_uri.clone() {
         provider.jwks = Some(recorder.step(Step::Jwks, fetch_jwks(&client, &uri)).await?);
     }
-    let listener = recorder
-        .step(Step::Listener, async {
-            let listener = Listener::bind(&cx.connector.redirect_uri).await?;
-            let detail = format!("listening on 127.0.0.1:{}", listener.port());
-            Ok((listener, detail))
-        })
-        .await?;
-    let redirect_uri = listener.redirect_uri().to_owned();
-    let request = Request::new(cx.connector);
-    let (auth, url) = recorder
-        .step(Step::Authorize, async {
-            let (auth, auth_detail) = client_auth(cx, &provider).await?;
-            let (url, url_detail) =
-                authorization_url(cx, &client, &provider, &auth, &request, &redirect_uri).await?;
-            Ok(((auth, url), format!("{url_detail}; {auth_detail}")))
-        })
-        .await?;
-    let browser_failure = recorder.step(Step::Browser, open_browser(cx, &url)).await?;
-    let expected = Expected {
-        state: request.state.clone(),
-        issuer: provider.issuer.clone(),
-        iss_required: provider.iss_parameter_supported,
-        scopes: cx.connector.auth.scopes().to_owned(),
+    let (tokens, nonce) = match mode {
+        Mode::Browser(pasted) => browser_grant(cx, recorder, &client, &provider, pasted).await?,
+        Mode::Device(prompts) => {
+            let tokens = device::grant(cx, recorder, &client, &provider, prompts).await?;
+            // RFC 8628 has no nonce: the device code itself binds the tokens to this request.
+            (tokens, None)
+        }
     };
-    let code = recorder
-        .step(
-            Step::Callback,
-            wait_for_code(cx, listener, expected, pasted, browser_failure),
-        )
-        .await?;
-    let tokens = recorder
-        .step(
-            Step::Token,
-            exchange(
-                cx,
-                &client,
-                &provider,
-                &auth,
-                &redirect_uri,
-                code,
-                request.pkce,
-            ),
-        )
-        .await?;
     let mut claims = recorder
         .step(
             Step::IdToken,
-            validate_id_token(cx, &client, &mut provider, &tokens, &request.nonce),
+            validate_id_token(cx, &client, &mut provider, &tokens, &nonce),
         )
         .await?;
+    let identity = Identity::of(&claims);
     fill_token_claims(&mut claims, &tokens, cx.connector);
     found.claims = Some(claims);
     if let Some(endpoint) = provider.userinfo_endpoint.clone() {
@@ -193,12 +171,71 @@ async fn steps(
             found.late_error = Some(e);
         }
     }
-    if let Some(refresh) = tokens.refresh_token {
+    if let Some(refresh) = tokens.refresh_token.clone() {
         recorder
             .step(Step::Keyring, store_refresh_token(cx, refresh))
             .await?;
     }
+    // Scripts (`ifs-connect token`) can use this access token until it expires. Not a step of
+    // its own: a login without a refresh token must not show a keyring step.
+    cache_access_token(cx, &tokens, identity).await;
     Ok(())
+}
+
+/// Authorization code grant: loopback listener, browser (or a pasted URL), code exchange.
+/// Returns the tokens and the nonce the ID token must carry.
+async fn browser_grant(
+    cx: &Context<'_>,
+    recorder: &mut Recorder,
+    client: &reqwest::Client,
+    provider: &Provider,
+    pasted: &mut mpsc::Receiver<String>,
+) -> Result<(TokenSet, Option<String>), LoginError> {
+    let listener = recorder
+        .step(Step::Listener, async {
+            let listener = Listener::bind(&cx.connector.redirect_uri).await?;
+            let detail = format!("listening on 127.0.0.1:{}", listener.port());
+            Ok((listener, detail))
+        })
+        .await?;
+    let redirect_uri = listener.redirect_uri().to_owned();
+    let request = Request::new(cx.connector);
+    let (auth, url) = recorder
+        .step(Step::Authorize, async {
+            let (auth, auth_detail) = client_auth(cx, provider).await?;
+            let (url, url_detail) =
+                authorization_url(cx, client, provider, &auth, &request, &redirect_uri).await?;
+            Ok(((auth, url), format!("{url_detail}; {auth_detail}")))
+        })
+        .await?;
+    let browser_failure = recorder.step(Step::Browser, open_browser(cx, &url)).await?;
+    let expected = Expected {
+        state: request.state.clone(),
+        issuer: provider.issuer.clone(),
+        iss_required: provider.iss_parameter_supported,
+        scopes: cx.connector.auth.scopes().to_owned(),
+    };
+    let code = recorder
+        .step(
+            Step::Callback,
+            wait_for_code(cx, listener, expected, pasted, browser_failure),
+        )
+        .await?;
+    let tokens = recorder
+        .step(
+            Step::Token,
+            exchange(
+                cx,
+                client,
+                provider,
+                &auth,
+                &redirect_uri,
+                code,
+                request.pkce,
+            ),
+        )
+        .await?;
+    Ok((tokens, request.nonce))
 }
 
 /// The values this authorization request uses once.
@@ -230,22 +267,44 @@ async fn discover(
     recorder: &mut Recorder,
     client: &reqwest::Client,
 ) -> Result<Provider, LoginError> {
-    match &cx.connector.auth {
+    if !needs_discovery(cx.connector) {
+        return Ok(resolve_provider(client, cx.connector).await?.0);
+    }
+    recorder
+        .step(Step::Discovery, async {
+            let (provider, detail) = resolve_provider(client, cx.connector).await?;
+            Ok((provider, detail.unwrap_or_default()))
+        })
+        .await
+}
+
+/// An OAuth2 connector without an issuer has all its endpoints in its own settings.
+fn needs_discovery(connector: &Connector) -> bool {
+    match &connector.auth {
+        Auth::OpenId(_) => true,
+        Auth::OAuth2(auth) => auth.issuer.is_some(),
+    }
+}
+
+/// The provider's endpoints and rules, from discovery when the connector has an issuer. The
+/// detail describes the discovery for the step list (None when none ran). The refresh,
+/// device and revocation code use this too, so they apply exactly the test login's rules.
+pub(super) async fn resolve_provider(
+    client: &reqwest::Client,
+    connector: &Connector,
+) -> Result<(Provider, Option<String>), LoginError> {
+    match &connector.auth {
         Auth::OpenId(auth) => {
-            recorder
-                .step(Step::Discovery, async {
-                    let check = discovery::check(client, auth).await;
-                    if let Some(error) = check.error {
-                        return Err(error);
-                    }
-                    let metadata = check.metadata.ok_or_else(|| {
-                        LoginError::new(ErrorKind::Discovery, "discovery returned nothing")
-                    })?;
-                    let provider = openid_provider(auth, metadata)?;
-                    let detail = discovery_detail(&provider, &check.discovery_url);
-                    Ok((provider, detail))
-                })
-                .await
+            let check = discovery::check(client, auth).await;
+            if let Some(error) = check.error {
+                return Err(error);
+            }
+            let metadata = check.metadata.ok_or_else(|| {
+                LoginError::new(ErrorKind::Discovery, "discovery returned nothing")
+            })?;
+            let provider = openid_provider(auth, metadata)?;
+            let detail = discovery_detail(&provider, &check.discovery_url);
+            Ok((provider, Some(detail)))
         }
         Auth::OAuth2(auth) => {
             let mut provider = Provider {
@@ -253,6 +312,8 @@ async fn discover(
                 token_endpoint: auth.token_endpoint.clone(),
                 userinfo_endpoint: None,
                 par_endpoint: None,
+                device_endpoint: None,
+                revocation_endpoint: None,
                 issuer: None,
                 compare_token_issuer: false,
                 iss_parameter_supported: false,
@@ -262,30 +323,28 @@ async fn discover(
                 token_auth_methods: Vec::new(),
             };
             let Some(issuer) = auth.issuer.clone() else {
-                return Ok(provider);
+                return Ok((provider, None));
             };
-            recorder
-                .step(Step::Discovery, async {
-                    let url = validate::discovery_url(&issuer);
-                    let metadata = discovery::fetch(client, &url).await?;
-                    policy::issuer_matches(&issuer, metadata.issuer.as_deref())?;
-                    provider.issuer = metadata.issuer.clone();
-                    provider.compare_token_issuer = true;
-                    provider.iss_parameter_supported =
-                        metadata.authorization_response_iss_parameter_supported;
-                    provider.userinfo_endpoint = metadata.userinfo_endpoint.clone();
-                    provider.jwks_uri = Some(metadata.jwks_uri.clone().ok_or_else(|| {
-                        LoginError::new(
-                            ErrorKind::Discovery,
-                            format!("the discovery document at {url} has no jwks_uri"),
-                        )
-                    })?);
-                    provider.id_token_algs = metadata.id_token_signing_alg_values_supported;
-                    provider.token_auth_methods = metadata.token_endpoint_auth_methods_supported;
-                    let detail = format!("issuer {issuer} (endpoints from the connector)");
-                    Ok((provider, detail))
-                })
-                .await
+            let url = validate::discovery_url(&issuer);
+            let metadata = discovery::fetch(client, &url).await?;
+            policy::issuer_matches(&issuer, metadata.issuer.as_deref())?;
+            provider.issuer = metadata.issuer.clone();
+            provider.compare_token_issuer = true;
+            provider.iss_parameter_supported =
+                metadata.authorization_response_iss_parameter_supported;
+            provider.userinfo_endpoint = metadata.userinfo_endpoint.clone();
+            provider.device_endpoint = metadata.device_authorization_endpoint.clone();
+            provider.revocation_endpoint = metadata.revocation_endpoint.clone();
+            provider.jwks_uri = Some(metadata.jwks_uri.clone().ok_or_else(|| {
+                LoginError::new(
+                    ErrorKind::Discovery,
+                    format!("the discovery document at {url} has no jwks_uri"),
+                )
+            })?);
+            provider.id_token_algs = metadata.id_token_signing_alg_values_supported;
+            provider.token_auth_methods = metadata.token_endpoint_auth_methods_supported;
+            let detail = format!("issuer {issuer} (endpoints from the connector)");
+            Ok((provider, Some(detail)))
         }
     }
 }
@@ -312,6 +371,8 @@ fn openid_provider(
         par_endpoint: metadata
             .pushed_authorization_request_endpoint
             .filter(|_| auth.use_par),
+        device_endpoint: metadata.device_authorization_endpoint,
+        revocation_endpoint: metadata.revocation_endpoint,
         compare_token_issuer: auth.validate_token_issuer_name,
         issuer: metadata.issuer,
         iss_parameter_supported: metadata.authorization_response_iss_parameter_supported,
@@ -329,7 +390,7 @@ fn discovery_detail(provider: &Provider, discovery_url: &str) -> String {
     }
 }
 
-async fn fetch_jwks(client: &reqwest::Client, uri: &str) -> Result<(Value, String), LoginError> {
+pub(super) async fn fetch_jwks(client: &reqwest::Client, uri: &str) -> Result<(Value, String), LoginError> {
     let jwks = http::get_json(client, uri, "the JWKS (signing keys)", ErrorKind::Discovery).await?;
     let count = jwks
         .get("keys")
@@ -348,15 +409,24 @@ async fn fetch_jwks(client: &reqwest::Client, uri: &str) -> Result<(Value, Strin
 
 /// The client secret, when the connector has one, read before the browser opens so a keyring
 /// problem does not waste the user's sign-in.
-async fn client_auth(
+pub(super) async fn client_auth(
     cx: &Context<'_>,
     provider: &Provider,
 ) -> Result<(ClientAuth, String), LoginError> {
-    if !cx.connector.has_client_secret() {
+    client_auth_for(cx.connector, cx.secrets, provider).await
+}
+
+/// [`client_auth`] without a running login (refresh, revocation).
+pub(super) async fn client_auth_for(
+    connector: &Connector,
+    secrets: &SharedSecrets,
+    provider: &Provider,
+) -> Result<(ClientAuth, String), LoginError> {
+    if !connector.has_client_secret() {
         return Ok((ClientAuth::None, "public client (no secret)".into()));
     }
-    let id = cx.connector.id.clone();
-    let secret = secrets::blocking(cx.secrets, move |store| {
+    let id = connector.id.clone();
+    let secret = secrets::blocking(secrets, move |store| {
         store.get(&id, SecretKind::ClientSecret)
     })
     .await
@@ -525,7 +595,7 @@ async fn exchange(
     Ok((tokens, detail))
 }
 
-async fn validate_id_token(
+pub(super) async fn validate_id_token(
     cx: &Context<'_>,
     client: &reqwest::Client,
     provider: &mut Provider,
@@ -542,6 +612,41 @@ async fn validate_id_token(
         return Ok((Claims::default(), "none requested (no openid scope)".into()));
     };
     let token = secrecy::ExposeSecret::expose_secret(token);
+    let rules = Rules {
+        client_id: cx.connector.auth.client_id(),
+        leeway: cx.options.leeway,
+        nonce: nonce.as_deref(),
+    };
+    let claims = verify_id_token(client, provider, &rules, token).await?;
+    let detail = match &claims.signature {
+        Some(SignatureStatus::Verified { alg }) => format!("{alg} signature verified; claims valid"),
+        _ => "signature not verified: no JWKS known (taken straight from the token endpoint over \
+             TLS); claims valid"
+            .to_owned(),
+    };
+    Ok((claims, detail))
+}
+
+/// What an ID token is checked against besides the provider.
+pub(super) struct Rules<'a> {
+    pub(super) client_id: &'a str,
+    pub(super) leeway: std::time::Duration,
+    pub(super) nonce: Option<&'a str>,
+}
+
+/// Signature (when a JWKS is known; fetched on first use) and claims, as at login. Used by
+/// the test login, the device login and the refresh.
+pub(super) async fn verify_id_token(
+    client: &reqwest::Client,
+    provider: &mut Provider,
+    rules: &Rules<'_>,
+    token: &str,
+) -> Result<Claims, LoginError> {
+    if provider.jwks.is_none()
+        && let Some(uri) = provider.jwks_uri.clone()
+    {
+        provider.jwks = Some(fetch_jwks(client, &uri).await?.0);
+    }
     let signature = match provider.jwks.take() {
         Some(jwks) => {
             let (status, jwks) = verify_signature(client, provider, jwks, token).await?;
@@ -551,37 +656,29 @@ async fn validate_id_token(
         None => SignatureStatus::NotVerifiedNoJwks,
     };
     let claims = id_token::claims(token)?;
-    let rules = id_token::ClaimRules {
-        client_id: cx.connector.auth.client_id(),
+    let claim_rules = id_token::ClaimRules {
+        client_id: rules.client_id,
         issuer: provider
             .issuer
             .as_deref()
             .filter(|_| provider.compare_token_issuer),
-        nonce: nonce.as_deref(),
-        leeway: cx.options.leeway,
+        nonce: rules.nonce,
+        leeway: rules.leeway,
         now: time::OffsetDateTime::now_utc().unix_timestamp(),
     };
-    if provider.compare_token_issuer && rules.issuer.is_none() {
+    if provider.compare_token_issuer && claim_rules.issuer.is_none() {
         return Err(LoginError::new(
             ErrorKind::IdTokenIssuer,
             "there is no issuer to compare the ID token's iss with (discovery has none)",
         )
         .with_hint("turn on Validate Issuer Name, or off Validate Token Issuer Name"));
     }
-    id_token::check_claims(&claims, &rules)?;
-    let detail = match &signature {
-        SignatureStatus::Verified { alg } => format!("{alg} signature verified; claims valid"),
-        SignatureStatus::NotVerifiedNoJwks => {
-            "signature not verified: no JWKS known (taken straight from the token endpoint over \
-             TLS); claims valid"
-                .to_owned()
-        }
-    };
-    Ok((claims_from_id_token(&claims, signature), detail))
+    id_token::check_claims(&claims, &claim_rules)?;
+    Ok(claims_from_id_token(&claims, signature))
 }
 
 /// Algorithm, key (refetching the JWKS once for an unknown key), signature.
-async fn verify_signature(
+pub(super) async fn verify_signature(
     client: &reqwest::Client,
     provider: &Provider,
     jwks: Value,
@@ -706,6 +803,21 @@ async fn call_probe(
     ))
 }
 
+async fn cache_access_token(cx: &Context<'_>, tokens: &TokenSet, identity: Identity) {
+    let cached = crate::core::tokens::Cached::after_login(
+        &tokens.access_token,
+        tokens.expires_in,
+        tokens.scope.clone(),
+        identity,
+    );
+    if let Err(e) = crate::core::tokens::store_cached(cx.secrets, &cx.connector.id, &cached).await {
+        tracing::warn!(error = %e, "could not cache the access token");
+        let _ = cx.events.send(LoginEvent::Notice(format!(
+            "the access token could not be cached in the keyring ({e})"
+        )));
+    }
+}
+
 async fn store_refresh_token(
     cx: &Context<'_>,
     refresh: SecretString,
@@ -722,7 +834,7 @@ async fn store_refresh_token(
 // ---- step records --------------------------------------------------------------------------------
 
 /// Times each step, keeps its report and sends the events.
-struct Recorder {
+pub(super) struct Recorder {
     events: mpsc::UnboundedSender<LoginEvent>,
     steps: Vec<StepReport>,
     current: Option<(Step, Instant)>,
@@ -738,7 +850,7 @@ impl Recorder {
     }
 
     /// Run one step: report its start, then its end with the detail or the error's message.
-    async fn step<T>(
+    pub(super) async fn step<T>(
         &mut self,
         step: Step,
         work: impl Future<Output = Result<(T, String), LoginError>>,

@@ -6,11 +6,16 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+pub use device::DevicePrompt;
+pub use refresh::{Refreshed, RefreshFailure};
+pub use revoke::Revoked;
 
 mod authorize;
 mod browser;
 mod callback;
+mod device;
 pub mod discovery;
 mod explain;
 mod flow;
@@ -20,6 +25,8 @@ mod loopback;
 mod pkce;
 pub mod policy;
 mod probe;
+mod refresh;
+mod revoke;
 mod token;
 mod userinfo;
 
@@ -33,6 +40,8 @@ pub enum Step {
     Authorize,
     Browser,
     Callback,
+    /// Waiting for the user to approve a device login (RFC 8628) elsewhere.
+    DeviceApproval,
     Token,
     IdToken,
     Userinfo,
@@ -49,6 +58,7 @@ impl Step {
             Step::Authorize => "Authorization request",
             Step::Browser => "Browser",
             Step::Callback => "Redirect",
+            Step::DeviceApproval => "Device approval",
             Step::Token => "Token exchange",
             Step::IdToken => "ID token",
             Step::Userinfo => "Userinfo",
@@ -211,6 +221,33 @@ pub struct Claims {
     pub signature: Option<SignatureStatus>,
 }
 
+/// Who a login signed in as: the ID token's `iss`, `sub` and `aud`. A refreshed ID token must
+/// name the same (OIDC Core 12.2), so this is kept next to the cached access token. Empty
+/// when the login had no ID token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aud: Vec<String>,
+}
+
+impl Identity {
+    pub fn of(claims: &Claims) -> Self {
+        Self {
+            iss: claims.iss.clone(),
+            sub: claims.sub.clone(),
+            aud: claims.aud.clone(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.iss.is_none() && self.sub.is_none() && self.aud.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProbeResult {
     pub url: String,
@@ -273,7 +310,74 @@ pub async fn run(
     events: tokio::sync::mpsc::UnboundedSender<LoginEvent>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> LoginOutcome {
-    flow::run(connector, secrets, options, pasted, events, cancel).await
+    let mode = flow::Mode::Browser(pasted);
+    flow::run(connector, secrets, options, mode, events, cancel).await
+}
+
+/// Run a complete login with the device authorization grant (RFC 8628): the user approves
+/// on another device. The verification URI and user code go to `prompts` once, before the
+/// wait starts (show them, with [`crate::core::qr::half_blocks`] of the complete URI); the
+/// steps and the outcome are those of [`run`], with `DeviceApproval` in place of the
+/// listener, browser and redirect. The wait is bounded by `options.timeout` and by the code's
+/// own lifetime. Tokens are stored like [`run`] stores them.
+pub async fn run_device(
+    connector: crate::core::connector::Connector,
+    secrets: crate::core::secrets::SharedSecrets,
+    options: LoginOptions,
+    prompts: tokio::sync::mpsc::UnboundedSender<DevicePrompt>,
+    events: tokio::sync::mpsc::UnboundedSender<LoginEvent>,
+    cancel: tokio_util::sync::CancellationToken,
+) -> LoginOutcome {
+    let mode = flow::Mode::Device(prompts);
+    flow::run(connector, secrets, options, mode, events, cancel).await
+}
+
+/// Whether the connector's provider advertises a device authorization endpoint (one
+/// discovery request). False for OAuth2 connectors without an issuer and on any error.
+pub async fn supports_device_login(
+    connector: &crate::core::connector::Connector,
+    options: &LoginOptions,
+) -> bool {
+    let Ok(client) = http::client(options) else {
+        return false;
+    };
+    matches!(
+        flow::resolve_provider(&client, connector).await,
+        Ok((provider, _)) if provider.device_endpoint.is_some()
+    )
+}
+
+/// Whether a browser can be launched here at all (a display, `$BROWSER`, macOS, Windows, WSL).
+/// `Err` says why not ("no display (SSH session)"); `Ok` does not promise the launch works.
+pub fn browser_possible() -> Result<(), String> {
+    match browser::plan(BrowserMode::Auto, &browser::Environment::current()) {
+        browser::Plan::Skip(why) => Err(why),
+        _ => Ok(()),
+    }
+}
+
+/// Swap a refresh token for fresh tokens (RFC 6749 section 6), with the connector's client
+/// authentication. A returned ID token is verified like at login and must keep `previous`'s
+/// iss, sub and aud. Nothing is stored here: the caller stores the rotated refresh token.
+pub async fn refresh(
+    connector: &crate::core::connector::Connector,
+    secrets: &crate::core::secrets::SharedSecrets,
+    options: &LoginOptions,
+    refresh_token: secrecy::SecretString,
+    previous: &Identity,
+) -> Result<Refreshed, RefreshFailure> {
+    refresh::refresh(connector, secrets, options, refresh_token, previous).await
+}
+
+/// Revoke a refresh token at the provider's revocation endpoint (RFC 7009), with the
+/// connector's client authentication. [`Revoked::NotRevocable`] when the provider has none.
+pub async fn revoke_refresh_token(
+    connector: &crate::core::connector::Connector,
+    secrets: &crate::core::secrets::SharedSecrets,
+    options: &LoginOptions,
+    refresh_token: secrecy::SecretString,
+) -> Result<Revoked, LoginError> {
+    revoke::revoke(connector, secrets, options, refresh_token).await
 }
 
 /// The HTTP client for a login and for the wizard's discovery check: the options' request

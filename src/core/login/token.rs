@@ -88,7 +88,7 @@ fn error_response(fetched: &http::Fetched, request: &TokenRequest<'_>) -> LoginE
 }
 
 /// Move the tokens out of the parsed body into secrets, checking the required fields.
-fn token_set(body: &mut Value, endpoint: &str) -> Result<TokenSet, LoginError> {
+pub(super) fn token_set(body: &mut Value, endpoint: &str) -> Result<TokenSet, LoginError> {
     let missing = |field: &str| {
         LoginError::new(
             ErrorKind::TokenRequest,
