@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Context, Failure};
 use crate::core::connector::{Connector, LastTest};
 use crate::core::login::{
-    self, BrowserMode, Claims, ErrorKind, LoginEvent, LoginOptions, LoginOutcome, SignatureStatus,
+    self, BrowserMode, Claims, DevicePrompt, ErrorKind, LoginEvent, LoginOptions, LoginOutcome, SignatureStatus,
     StepReport,
 };
 
@@ -33,6 +33,18 @@ pub struct LoginArgs {
     /// Seconds of clock difference tolerated for the ID token's exp and iat
     #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub leeway: u64,
+    /// Sign in on another device with a user code (RFC 8628) instead of a browser here
+    #[arg(long, conflicts_with = "no_browser")]
+    pub device: bool,
+}
+
+/// How the user grants access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Browser here (or a pasted redirect URL).
+    Browser,
+    /// User code on another device.
+    Device,
 }
 
 /// A pasted line longer than this is not a redirect URL.
@@ -55,7 +67,12 @@ pub async fn run(context: &Context, args: LoginArgs) -> Result<ExitCode, Failure
         connector.name,
         connector.auth_kind().label()
     );
-    let outcome = run_engine(context, &connector, options).await;
+    let grant = if args.device {
+        Grant::Device
+    } else {
+        Grant::Browser
+    };
+    let outcome = run_engine(context, &connector, options, grant).await;
     print_report(&connector, &outcome, args.json);
     remember(context, &connector, &outcome).await;
     Ok(if outcome.ok {
@@ -65,34 +82,55 @@ pub async fn run(context: &Context, args: LoginArgs) -> Result<ExitCode, Failure
     })
 }
 
-/// Run the engine while showing its events and feeding it pasted URLs; Ctrl-C cancels.
-async fn run_engine(
+/// Run the engine while showing its events (and a device login's code) and feeding it pasted
+/// URLs; Ctrl-C cancels. Everything shown goes to stderr, so `token` can use this too.
+pub(super) async fn run_engine(
     context: &Context,
     connector: &Connector,
     options: LoginOptions,
+    grant: Grant,
 ) -> LoginOutcome {
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let (pasted_tx, pasted) = mpsc::channel(4);
+    let (prompts_tx, mut prompts) = mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
     let ctrl_c = tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
-    let engine = tokio::spawn(login::run(
-        connector.clone(),
-        context.workspace.secrets().clone(),
-        options,
-        pasted,
-        events_tx,
-        cancel,
-    ));
+    let (connector_owned, secrets) = (connector.clone(), context.workspace.secrets().clone());
+    let timeout_secs = options.timeout.as_secs();
+    let engine = match grant {
+        Grant::Browser => tokio::spawn(login::run(
+            connector_owned,
+            secrets,
+            options,
+            pasted,
+            events_tx,
+            cancel,
+        )),
+        Grant::Device => tokio::spawn(login::run_device(
+            connector_owned,
+            secrets,
+            options,
+            prompts_tx,
+            events_tx,
+            cancel,
+        )),
+    };
     // Until the browser question is settled, the sender waits here; it is handed to a stdin
     // reader only when no browser was opened, and dropped otherwise.
     let mut pasted_tx = Some(pasted_tx);
-    while let Some(event) = events.recv().await {
-        if let LoginEvent::OpenUrl { browser_opened, .. } = &event
-            && let Some(tx) = pasted_tx.take().filter(|_| !browser_opened)
-        {
-            read_pasted_urls(tx);
+    loop {
+        tokio::select! {
+            Some(prompt) = prompts.recv() => show_device_prompt(&prompt, timeout_secs),
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                if let LoginEvent::OpenUrl { browser_opened, .. } = &event
+                    && let Some(tx) = pasted_tx.take().filter(|_| !browser_opened)
+                {
+                    read_pasted_urls(tx);
+                }
+                show_progress(&event);
+            }
         }
-        show_progress(&event);
     }
     ctrl_c.abort();
     engine.await.unwrap_or_else(|e| LoginOutcome {
@@ -102,6 +140,31 @@ async fn run_engine(
         )),
         ..LoginOutcome::default()
     })
+}
+
+/// The verification URI, the user code and a QR code of the complete URI, on stderr.
+fn show_device_prompt(prompt: &DevicePrompt, timeout_secs: u64) {
+    let mut text = format!(
+        "\nTo sign in, open this URL on any device:\n\n  {}\n\nand enter the code:  {}\n",
+        prompt.verification_uri, prompt.user_code
+    );
+    if let Some(complete) = &prompt.verification_uri_complete {
+        text.push_str(&format!(
+            "\nOr open this URL, which has the code in it:\n\n  {complete}\n"
+        ));
+        if let Ok(lines) = crate::core::qr::half_blocks(complete) {
+            text.push_str("\nor scan it:\n\n");
+            for line in lines {
+                text.push_str(&format!("  {line}\n"));
+            }
+        }
+    }
+    let wait = timeout_secs.min(prompt.expires_in);
+    text.push_str(&format!(
+        "\nWaiting up to {wait} s for the approval (Ctrl-C cancels).\n"
+    ));
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
 }
 
 async fn cancel_on_ctrl_c(cancel: CancellationToken) {
@@ -196,7 +259,7 @@ fn print_report(connector: &Connector, outcome: &LoginOutcome, json: bool) {
     let _ = out.flush();
 }
 
-fn human_report(connector: &Connector, outcome: &LoginOutcome) -> String {
+pub(super) fn human_report(connector: &Connector, outcome: &LoginOutcome) -> String {
     let mut lines = vec![format!(
         "Test login for '{}': {}",
         connector.name,
@@ -268,7 +331,7 @@ fn claim_lines(claims: &Claims) -> Vec<String> {
 }
 
 /// Record the result for the list screen. A cancelled test says nothing about the connector.
-async fn remember(context: &Context, connector: &Connector, outcome: &LoginOutcome) {
+pub(super) async fn remember(context: &Context, connector: &Connector, outcome: &LoginOutcome) {
     if outcome
         .error
         .as_ref()

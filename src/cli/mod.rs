@@ -15,9 +15,11 @@ mod connector_args;
 mod groups;
 mod hidden_input;
 pub mod login;
+mod logout;
 mod manage;
 mod output;
 mod sandbox;
+mod token;
 
 pub use output::Failure;
 
@@ -69,6 +71,10 @@ pub enum Command {
     AgentGroup(groups::GroupCommand),
     /// Test a login: browser consent, token exchange, validation, API probe
     Login(login::LoginArgs),
+    /// Print a valid access token for scripts (cached, refreshed, or after a login)
+    Token(token::TokenArgs),
+    /// Revoke the refresh token and delete the stored tokens
+    Logout(logout::LogoutArgs),
     /// Run a local IFS-Cloud-like identity provider and API to try everything without a tenant
     Sandbox(sandbox::SandboxArgs),
 }
@@ -111,6 +117,8 @@ async fn dispatch(context: Context, command: Option<Command>) -> Result<ExitCode
         Command::Import(args) => manage::import(&context, args).await,
         Command::AgentGroup(cmd) => groups::run(&context, cmd),
         Command::Login(args) => login::run(&context, args).await,
+        Command::Token(args) => token::run(&context, args).await,
+        Command::Logout(args) => logout::run(&context, args).await,
         Command::Sandbox(args) => sandbox::run(&context, args).await,
     }
 }
@@ -126,6 +134,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Import(_) => "import",
         Command::AgentGroup(_) => "agent-group",
         Command::Login(_) => "login",
+        Command::Token(_) => "token",
+        Command::Logout(_) => "logout",
         Command::Sandbox(_) => "sandbox",
     }
 }
