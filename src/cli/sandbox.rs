@@ -114,9 +114,14 @@ async fn add_connectors(workspace: &Workspace, sandbox: &Sandbox) -> Result<Vec<
     let openid = openid_connector(sandbox);
     let oauth2 = oauth2_connector(sandbox);
     let secret = sandbox.client_secret().clone();
-    let saved = tokio::task::spawn_blocking(move || -> Result<Vec<String>, WorkspaceError> {
+    let saved = tokio::task::spawn_blocking(move || -> Result<Vec<String>, Failure> {
         let a = replace_connector(&workspace, openid, SecretChange::Keep)?;
-        let b = replace_connector(&workspace, oauth2, SecretChange::Set(secret))?;
+        // Say what did get saved: the keyring (needed only for the secret) may be the problem.
+        let b = replace_connector(&workspace, oauth2, SecretChange::Set(secret)).map_err(|e| {
+            Failure::other(format!(
+                "{OPENID_CONNECTOR} was saved, {OAUTH2_CONNECTOR} was not: {e}"
+            ))
+        })?;
         Ok(vec![a.name, b.name])
     })
     .await
