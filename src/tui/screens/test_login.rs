@@ -294,7 +294,7 @@ impl Draw for TestLoginScreen {
         let theme = cx.theme;
         let (header, body, paste) = self.areas(area);
         frame.render_widget(Paragraph::new(self.header_line(theme)), header);
-        let mut lines = self.step_lines(cx);
+        let mut lines = self.step_lines(cx, body.width);
         if self.waiting_for_redirect() {
             lines.extend(self.url_lines(theme));
         }
@@ -336,7 +336,7 @@ impl TestLoginScreen {
         ])
     }
 
-    fn step_lines(&self, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
+    fn step_lines(&self, cx: &DrawCx<'_>, width: u16) -> Vec<Line<'static>> {
         let theme = cx.theme;
         if self.steps.is_empty() {
             return vec![Line::styled(
@@ -344,29 +344,37 @@ impl TestLoginScreen {
                 theme.muted,
             )];
         }
-        self.steps
-            .iter()
-            .map(|line| match line {
-                StepLine::Running(step) => Line::from(vec![
+        let detail_width = usize::from(width).saturating_sub(DETAIL_COLUMN).max(20);
+        let mut lines = Vec::new();
+        for line in &self.steps {
+            match line {
+                StepLine::Running(step) => lines.push(Line::from(vec![
                     Span::styled(format!(" {} ", spinner::frame(cx.tick)), theme.highlight),
                     Span::raw(format!("{:<24}", step.label())),
                     Span::styled(self.running_detail(*step), theme.muted),
-                ]),
+                ])),
                 StepLine::Done(report) => {
                     let (mark, style) = if report.ok {
                         ("✓", theme.ok)
                     } else {
                         ("✗", theme.error)
                     };
-                    Line::from(vec![
+                    // Details are often URLs; they continue under their own column so
+                    // the marks and timings stay a clean column at any width.
+                    let mut detail = wrap_detail(&report.detail, detail_width).into_iter();
+                    lines.push(Line::from(vec![
                         Span::styled(format!(" {mark} "), style),
                         Span::raw(format!("{:<24}", report.step.label())),
                         Span::styled(format!("{:>6} ms  ", report.ms), theme.muted),
-                        Span::raw(report.detail.clone()),
-                    ])
+                        Span::raw(detail.next().unwrap_or_default()),
+                    ]));
+                    lines.extend(
+                        detail.map(|rest| Line::raw(format!("{:DETAIL_COLUMN$}{rest}", ""))),
+                    );
                 }
-            })
-            .collect()
+            }
+        }
+        lines
     }
 
     fn running_detail(&self, step: Step) -> String {
@@ -437,6 +445,35 @@ impl TestLoginScreen {
             frame.set_cursor_position(cursor);
         }
     }
+}
+
+/// Where a finished step's detail starts: " ✓ " + a 24-wide label + "123456 ms  ".
+const DETAIL_COLUMN: usize = 3 + 24 + 11;
+
+/// Break `text` into lines of at most `width` characters, at spaces where it can and
+/// inside a word (a long URL) where it must.
+fn wrap_detail(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split(' ') {
+        let needed =
+            current.chars().count() + usize::from(!current.is_empty()) + word.chars().count();
+        if needed > width && !current.is_empty() {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        for c in word.chars() {
+            if current.chars().count() == width {
+                lines.push(std::mem::take(&mut current));
+            }
+            current.push(c);
+        }
+    }
+    lines.push(current);
+    lines
 }
 
 fn clock(secs: u64) -> String {
@@ -521,4 +558,23 @@ fn result_lines(outcome: &LoginOutcome, theme: &Theme) -> Vec<Line<'static>> {
         theme.muted,
     ));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_detail;
+
+    #[test]
+    fn details_wrap_at_spaces_and_split_long_urls() {
+        assert_eq!(wrap_detail("short", 20), ["short"]);
+        assert_eq!(
+            wrap_detail("issuer http://127.0.0.1:4/auth/realms/ifs", 20),
+            ["issuer", "http://127.0.0.1:4/a", "uth/realms/ifs"]
+        );
+        assert_eq!(wrap_detail("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap_detail("", 10), [""]);
+        for line in wrap_detail(&"x".repeat(95), 42) {
+            assert!(line.chars().count() <= 42);
+        }
+    }
 }
