@@ -142,7 +142,7 @@ pub async fn sign_in(
     let Some(waiting) = app.with_store(|s| s.take_pending(&id)) else {
         return expired_page();
     };
-    tracing::info!(client = %waiting.request.client_id, user = user.username, "signed in; redirecting with a code");
+    tracing::info!(client = %waiting.request.client_id, user = %user.username, "signed in; redirecting with a code");
     code_redirect(&app, waiting.request, user)
 }
 

@@ -139,7 +139,7 @@ pub fn authenticate<'a>(
             if given.is_some() {
                 // Keycloak ignores it too; say so in the log, since the engine should not send one.
                 tracing::warn!(
-                    client = client.id,
+                    client = %client.id,
                     "a public client sent a client secret; ignored"
                 );
             }

@@ -30,6 +30,6 @@ fn push_request(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Valu
     let request = authorize::validate(app, client.id, &form).map_err(|r| r.into_oauth_error())?;
     let expires_at = now() + REQUEST_URI_LIFETIME;
     let request_uri = app.with_store(|s| s.push(request, expires_at));
-    tracing::info!(client = client.id, "authorization request pushed");
+    tracing::info!(client = %client.id, "authorization request pushed");
     Ok(json!({ "request_uri": request_uri, "expires_in": REQUEST_URI_LIFETIME }))
 }

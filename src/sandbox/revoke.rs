@@ -33,7 +33,7 @@ fn revoke_token(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), 
         check_owner(client, &owner)?;
         app.with_store(|s| s.revoke_grant(&grant_id));
         tracing::info!(
-            client = client.id,
+            client = %client.id,
             "refresh token revoked, with its session"
         );
         return Ok(());
@@ -46,7 +46,7 @@ fn revoke_token(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), 
         check_owner(client, text("azp"))?;
         let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
         app.with_store(|s| s.revoke_access(text("jti"), exp));
-        tracing::info!(client = client.id, "access token revoked");
+        tracing::info!(client = %client.id, "access token revoked");
     }
     Ok(())
 }

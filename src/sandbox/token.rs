@@ -61,7 +61,7 @@ fn authorization_code(
     let grant = app
         .with_store(|s| s.grant(&issued.grant_id).cloned())
         .ok_or_else(|| OAuthError::invalid_grant("Session not active"))?;
-    tracing::info!(client = client.id, "code exchanged for tokens");
+    tracing::info!(client = %client.id, "code exchanged for tokens");
     issue::token_response(
         app,
         &Mint {
@@ -123,7 +123,7 @@ fn refresh_token(app: &AppState, client: &Client, form: &FormParams) -> Result<V
     let grant = app
         .with_store(|s| s.grant(&grant_id).cloned())
         .ok_or_else(|| OAuthError::invalid_grant("Session not active (signed out or revoked)"))?;
-    tracing::info!(client = client.id, "refresh token rotated");
+    tracing::info!(client = %client.id, "refresh token rotated");
     issue::token_response(
         app,
         &Mint {
