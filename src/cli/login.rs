@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use super::{Context, Failure};
 use crate::core::connector::{Connector, LastTest};
 use crate::core::login::{
-    self, BrowserMode, Claims, DevicePrompt, ErrorKind, LoginEvent, LoginOptions, LoginOutcome, SignatureStatus,
-    StepReport,
+    self, BrowserMode, Claims, DevicePrompt, ErrorKind, LoginEvent, LoginOptions, LoginOutcome,
+    SignatureStatus, StepReport,
 };
 
 #[derive(Debug, clap::Args)]

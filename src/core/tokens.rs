@@ -96,8 +96,7 @@ impl Cached {
     }
 
     pub fn expires_at(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(self.expires_at)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        OffsetDateTime::from_unix_timestamp(self.expires_at).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     /// More than [`MIN_REMAINING`] left at `now`.
@@ -189,8 +188,10 @@ pub async fn load_cached(
     id: &ConnectorId,
 ) -> Result<Option<Cached>, SecretsError> {
     let id = id.clone();
-    let secret = secrets::blocking(secrets, move |store| store.get(&id, SecretKind::AccessToken))
-        .await?;
+    let secret = secrets::blocking(secrets, move |store| {
+        store.get(&id, SecretKind::AccessToken)
+    })
+    .await?;
     Ok(secret.as_ref().and_then(Cached::from_secret))
 }
 
@@ -271,22 +272,21 @@ async fn refresh_locked(
         });
     };
     tracing::info!(connector = %id, "refreshing the access token");
-    let refreshed = match login::refresh(connector, secrets, options, refresh_token, &identity)
-        .await
-    {
-        Ok(refreshed) => refreshed,
-        Err(RefreshFailure::Revoked(error)) => {
-            tracing::warn!(connector = %id, "refresh token refused: {}", error.message);
-            // The dead refresh token and its access token would only fail again.
-            delete_secret(secrets, id, SecretKind::RefreshToken).await?;
-            delete_secret(secrets, id, SecretKind::AccessToken).await?;
-            return Err(TokenError::SessionExpired {
-                name: connector.name.clone(),
-                detail: error.message,
-            });
-        }
-        Err(RefreshFailure::Failed(error)) => return Err(TokenError::Provider(error)),
-    };
+    let refreshed =
+        match login::refresh(connector, secrets, options, refresh_token, &identity).await {
+            Ok(refreshed) => refreshed,
+            Err(RefreshFailure::Revoked(error)) => {
+                tracing::warn!(connector = %id, "refresh token refused: {}", error.message);
+                // The dead refresh token and its access token would only fail again.
+                delete_secret(secrets, id, SecretKind::RefreshToken).await?;
+                delete_secret(secrets, id, SecretKind::AccessToken).await?;
+                return Err(TokenError::SessionExpired {
+                    name: connector.name.clone(),
+                    detail: error.message,
+                });
+            }
+            Err(RefreshFailure::Failed(error)) => return Err(TokenError::Provider(error)),
+        };
     // Rotation: the old refresh token is dead now; losing the new one would end the session.
     if let Some(rotated) = refreshed.refresh_token.clone() {
         set_secret(secrets, id, SecretKind::RefreshToken, rotated).await?;
@@ -393,7 +393,9 @@ pub struct LoggedOut {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revocation {
-    Revoked { endpoint: String },
+    Revoked {
+        endpoint: String,
+    },
     /// The provider has no revocation endpoint: the refresh token lives until it expires.
     NotRevocable,
     /// The provider could not be asked; the token was still deleted here.
@@ -561,7 +563,10 @@ mod tests {
         let path = TokenLock::path(dir.path(), &id);
         let held = TokenLock::acquire_blocking(&path).unwrap();
         let other = File::open(&path).unwrap();
-        assert!(matches!(other.try_lock(), Err(fs::TryLockError::WouldBlock)));
+        assert!(matches!(
+            other.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
         drop(held);
         assert!(other.try_lock().is_ok());
         assert_eq!(fs::read(&path).unwrap(), b"");

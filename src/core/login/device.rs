@@ -320,7 +320,10 @@ mod tests {
         let result = futures_lite_block_on(poll_until_done(
             || {
                 *asked.borrow_mut() += 1;
-                let next = answers.borrow_mut().pop_front().unwrap_or(PollAnswer::Pending);
+                let next = answers
+                    .borrow_mut()
+                    .pop_front()
+                    .unwrap_or(PollAnswer::Pending);
                 std::future::ready(next)
             },
             |d: Duration| {
@@ -417,7 +420,8 @@ mod tests {
         assert_eq!(a.prompt.user_code, "WDJB-MJHT");
         assert_eq!(a.prompt.expires_in, 600);
         assert_eq!(a.interval, MAX_INTERVAL);
-        let without = serde_json::json!({"user_code": "X", "verification_uri": "u", "expires_in": 1});
+        let without =
+            serde_json::json!({"user_code": "X", "verification_uri": "u", "expires_in": 1});
         assert!(parse_authorization(without, "e").is_err());
     }
 }

@@ -22,11 +22,11 @@ use super::policy;
 use super::probe;
 use super::token::{self, TokenSet};
 use super::userinfo;
-use super::{DevicePrompt, Identity, device};
 use super::{
     Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, ProbeResult,
     SignatureStatus, Step, StepReport,
 };
+use super::{DevicePrompt, Identity, device};
 use crate::core::connector::{Auth, Connector};
 use crate::core::secrets::{self, SecretKind, SharedSecrets};
 use crate::core::validate;
@@ -390,7 +390,10 @@ fn discovery_detail(provider: &Provider, discovery_url: &str) -> String {
     }
 }
 
-pub(super) async fn fetch_jwks(client: &reqwest::Client, uri: &str) -> Result<(Value, String), LoginError> {
+pub(super) async fn fetch_jwks(
+    client: &reqwest::Client,
+    uri: &str,
+) -> Result<(Value, String), LoginError> {
     let jwks = http::get_json(client, uri, "the JWKS (signing keys)", ErrorKind::Discovery).await?;
     let count = jwks
         .get("keys")
@@ -619,7 +622,9 @@ pub(super) async fn validate_id_token(
     };
     let claims = verify_id_token(client, provider, &rules, token).await?;
     let detail = match &claims.signature {
-        Some(SignatureStatus::Verified { alg }) => format!("{alg} signature verified; claims valid"),
+        Some(SignatureStatus::Verified { alg }) => {
+            format!("{alg} signature verified; claims valid")
+        }
         _ => "signature not verified: no JWKS known (taken straight from the token endpoint over \
              TLS); claims valid"
             .to_owned(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use device::DevicePrompt;
-pub use refresh::{Refreshed, RefreshFailure};
+pub use refresh::{RefreshFailure, Refreshed};
 pub use revoke::Revoked;
 
 mod authorize;
