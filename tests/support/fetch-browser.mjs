@@ -162,6 +162,21 @@ await runBounded('fetch', url, cfg, async (result) => {
     if (res.status !== 200) return { ...page, ok: false, error: `provider answered ${res.status}` };
 
     const forms = formsOf(text, target);
+    if (cfg.action === 'device') {
+      // The device pages: the code form (auto-posted or typed), then its confirmation.
+      if (/<title>\s*Sign-in Success/i.test(text)) return { ...page, ok: true };
+      const codeForm = forms.find((f) => f.inputs.some((x) => x.name === 'user_code'));
+      if (codeForm) {
+        const data = {};
+        for (const x of codeForm.inputs) if (x.name) data[x.name] = x.value || '';
+        if (!data.user_code) data.user_code = cfg.userCode;
+        diag(`fetch: submitting the device ${data.confirm ? 'confirmation' : 'code'} form`);
+        target = codeForm.action;
+        method = 'POST';
+        form = data;
+        continue;
+      }
+    }
     // response_mode=form_post: a form that posts straight to the callback.
     const toCallback = forms.find((f) => isCallback(f.action));
     if (toCallback) {

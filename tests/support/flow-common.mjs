@@ -13,6 +13,9 @@
 //                      "ignore": open the URL, log what loaded, and stop (a user who walks away);
 //                      "record": request nothing, only log the URL (as opened_url) and exit 0;
 //                               the test then drives the flow itself
+//                      "device": the URL is a device login's verification URI (fetch browser
+//                               only): submit the user code (from the URL, or BROWSER_USER_CODE),
+//                               confirm it, sign in and consent; ok once the success page shows
 //   BROWSER_PROVIDER_ORIGIN  origin that is not the callback (default: the origin of the URL opened)
 //   BROWSER_TIMEOUT_MS overall bound (default 60000)
 //   BROWSER_SCREENSHOT PNG path for a screenshot of the final page (Chromium only)
@@ -32,12 +35,13 @@ export const env = process.env;
 export function settings() {
   const timeoutMs = Number(env.BROWSER_TIMEOUT_MS || 60000);
   const action = env.BROWSER_ACTION || 'login';
-  if (!['login', 'deny', 'deny-consent', 'ignore', 'record'].includes(action)) {
-    throw new Error(`BROWSER_ACTION must be login, deny, deny-consent, ignore or record, got ${action}`);
+  if (!['login', 'deny', 'deny-consent', 'ignore', 'record', 'device'].includes(action)) {
+    throw new Error(`BROWSER_ACTION must be login, deny, deny-consent, ignore, record or device, got ${action}`);
   }
   return {
     log: env.BROWSER_LOG || '/dev/null',
     login: env.BROWSER_LOGIN || '',
+    userCode: env.BROWSER_USER_CODE || '',
     password: env.BROWSER_PASSWORD || 'any-password',
     action,
     providerOrigin: env.BROWSER_PROVIDER_ORIGIN || '',
