@@ -16,19 +16,6 @@ use ifs_connect::core::store::Store;
 const CLIENT: &str = "ifs-confidential";
 const SECRET: &str = "test-secret-not-for-production";
 
-/// tmux 3.3 can mark a pane dead a moment before it has collected the exit status, which
-/// `wait_exit` reports as -1 ("killed by a signal"); ask again briefly before believing it.
-fn exit_code(tmux: &common::Tmux, timeout: Duration) -> Option<i32> {
-    let first = tmux.wait_exit(timeout).ok()?;
-    for _ in 0..40 {
-        match tmux.exit_status() {
-            Some(-1) | None => std::thread::sleep(Duration::from_millis(50)),
-            code => return code,
-        }
-    }
-    Some(first)
-}
-
 #[test]
 fn a_new_connector_typed_in_the_wizard_saves_and_logs_in() {
     rig_required();
@@ -82,7 +69,7 @@ fn a_new_connector_typed_in_the_wizard_saves_and_logs_in() {
     tmux.send_keys(&["Escape"]);
     wait("signed in as alice@example.com", step);
     tmux.send_text("q");
-    assert_eq!(exit_code(&tmux, step), Some(0));
+    assert_eq!(tmux.wait_exit(step), Ok(0));
 
     let config = Store::new(&env.config_dir).load().unwrap();
     let connector = config

@@ -1134,13 +1134,17 @@ impl Tmux {
             "-p",
             "-t",
             TMUX_TARGET,
-            "#{pane_dead} #{pane_dead_status}",
+            "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}",
         ]);
         let s = stdout_of(&out);
-        let mut it = s.split_whitespace();
-        match (it.next(), it.next()) {
-            (Some("1"), Some(code)) => code.parse().ok(),
-            (Some("1"), None) => Some(-1), // killed by a signal
+        let mut it = s.trim().split('|');
+        match (it.next(), it.next(), it.next()) {
+            (Some("1"), Some(code), _) if !code.is_empty() => code.parse().ok(),
+            // Killed by a signal: reported as its negative number, like std's ExitStatus.
+            (Some("1"), _, Some(signal)) if !signal.is_empty() => {
+                signal.parse::<i32>().ok().map(|n| -n)
+            }
+            // Dead, but tmux has not recorded how yet: ask again on the next poll.
             _ => None,
         }
     }
