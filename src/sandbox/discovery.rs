@@ -30,7 +30,10 @@ pub fn document(app: &AppState) -> Value {
         "jwks_uri": endpoint("certs"),
         "revocation_endpoint": endpoint("revoke"),
         "pushed_authorization_request_endpoint": endpoint("ext/par/request"),
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "device_authorization_endpoint": endpoint("auth/device"),
+        "grant_types_supported": [
+            "authorization_code", "refresh_token", super::device::DEVICE_CODE_GRANT,
+        ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],

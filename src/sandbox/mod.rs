@@ -2,8 +2,8 @@
 //! be tried (and demoed, and tested) with no tenant at hand.
 //!
 //! It is an identity provider shaped like IFS Cloud's Keycloak (realm `sandbox`, Keycloak's
-//! paths, discovery, JWKS, authorization code with PKCE, PAR, refresh with rotation, userinfo,
-//! revocation, logout) plus the one IFS API call ifs-connect probes. It is deliberately strict
+//! paths, discovery, JWKS, authorization code with PKCE, PAR, device login, refresh with
+//! rotation, userinfo, revocation, logout) plus the one IFS API call ifs-connect probes. It is deliberately strict
 //! and shares no code with the login engine in `core::login`, so that it catches the engine's
 //! mistakes instead of repeating them. It serves 127.0.0.1 only and keeps everything in memory.
 
@@ -27,6 +27,8 @@ mod api;
 mod authorize;
 mod bearer;
 pub mod clients;
+mod device;
+mod devices;
 mod discovery;
 mod issue;
 mod keys;
@@ -178,6 +180,19 @@ fn router(app: Shared) -> Router {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route(&oidc("ext/par/request"), post(par::push))
+        .route(&oidc("auth/device"), post(device::authorize_device))
+        .route(
+            &format!("{REALM_PATH}/device"),
+            get(device::verification_page).post(device::submit_user_code),
+        )
+        .route(
+            &format!("{REALM_PATH}/device/{{id}}/authenticate"),
+            post(device::device_sign_in),
+        )
+        .route(
+            &format!("{REALM_PATH}/device/{{id}}/abort"),
+            get(device::device_abort),
+        )
         .route(&oidc("token"), post(token::token))
         .route(
             &oidc("userinfo"),

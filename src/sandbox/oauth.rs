@@ -68,12 +68,17 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        tracing::info!(
-            error = self.code,
-            status = self.status.as_u16(),
-            "refused: {}",
-            self.description
-        );
+        if self.code == "authorization_pending" {
+            // A device polls every few seconds while its user signs in: not news.
+            tracing::debug!("device poll: authorization pending");
+        } else {
+            tracing::info!(
+                error = self.code,
+                status = self.status.as_u16(),
+                "refused: {}",
+                self.description
+            );
+        }
         let body = json!({ "error": self.code, "error_description": self.description });
         let mut response = no_store(Json(body)).into_response();
         *response.status_mut() = self.status;

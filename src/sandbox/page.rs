@@ -108,6 +108,48 @@ pub fn error(status: StatusCode, message: &str, hint: &str) -> Response {
     html(status, "Sign-in error - IFS Cloud sandbox", &body)
 }
 
+/// Device login (RFC 8628): the page where the user types the code their device shows. It
+/// comes pre-filled when opened through `verification_uri_complete` (a QR code, say).
+pub fn device_code_form(
+    status: StatusCode,
+    action: &str,
+    prefill: &str,
+    error: Option<&str>,
+) -> Response {
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Device login</h1><p class=\"hint\">Enter the code your device shows.</p>{error}\n\
+         <form method=\"post\" action=\"{action}\">\n\
+         <label for=\"user_code\">Code</label>\n\
+         <input id=\"user_code\" name=\"user_code\" type=\"text\" value=\"{prefill}\" autocomplete=\"off\" required>\n\
+         <button type=\"submit\">Continue</button>\n</form>",
+        action = escape(action),
+        prefill = escape(prefill),
+    );
+    html(status, "Device login - IFS Cloud sandbox", &body)
+}
+
+/// The end of a device login on this side; the device learns the answer by polling.
+pub fn device_done(approved: bool) -> Response {
+    let (title, body) = if approved {
+        (
+            // The title the rig's scripted browser looks for.
+            "Sign-in Success - IFS Cloud sandbox",
+            "<h1>Device login successful</h1><p class=\"hint\">You can close this page and go \
+             back to your device.</p>",
+        )
+    } else {
+        (
+            "Sign-in cancelled - IFS Cloud sandbox",
+            "<h1>Device login cancelled</h1><p class=\"hint\">The device is told so. You can \
+             close this page.</p>",
+        )
+    };
+    html(StatusCode::OK, title, body)
+}
+
 pub fn signed_out() -> Response {
     html(
         StatusCode::OK,

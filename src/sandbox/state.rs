@@ -13,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 
 use super::clients::Clients;
+use super::devices::Devices;
 use super::keys::SigningKeys;
 use super::users::User;
 
@@ -27,6 +28,10 @@ pub struct Lifetimes {
     pub refresh_token: Duration,
     /// A login page (or a pushed request) waiting for the user.
     pub login_page: Duration,
+    /// A device code (RFC 8628) waiting for the user's approval.
+    pub device_code: Duration,
+    /// How often a device may poll the token endpoint.
+    pub device_interval: Duration,
 }
 
 impl Default for Lifetimes {
@@ -37,6 +42,9 @@ impl Default for Lifetimes {
             code: Duration::from_secs(60),
             refresh_token: Duration::from_secs(1800),
             login_page: Duration::from_secs(600),
+            // Keycloak's defaults for the device grant: 10 min codes, polls every 5 s.
+            device_code: Duration::from_secs(600),
+            device_interval: Duration::from_secs(5),
         }
     }
 }
@@ -208,6 +216,7 @@ pub struct Store {
     grants: HashMap<String, Grant>,
     /// Access tokens revoked one by one (RFC 7009), by `jti`, kept until they expire anyway.
     revoked_access: HashMap<String, i64>,
+    devices: Devices,
 }
 
 impl Store {
@@ -223,6 +232,12 @@ impl Store {
         self.spent_refresh.retain(|_, s| s.expires_at > now);
         self.grants.retain(|_, g| g.expires_at > now);
         self.revoked_access.retain(|_, exp| *exp >= now);
+        self.devices.purge(now);
+    }
+
+    /// Device logins (RFC 8628).
+    pub fn devices(&mut self) -> &mut Devices {
+        &mut self.devices
     }
 
     // ---- requests waiting for the user ------------------------------------------------------

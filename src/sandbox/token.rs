@@ -1,6 +1,6 @@
-//! The token endpoint: `authorization_code` (single-use codes, redirect URI and PKCE checked)
-//! and `refresh_token` (rotation: each refresh token works once), after client
-//! authentication. Errors are RFC 6749 section 5.2 JSON.
+//! The token endpoint: `authorization_code` (single-use codes, redirect URI and PKCE checked),
+//! `refresh_token` (rotation: each refresh token works once) and the device code grant
+//! (device.rs), after client authentication. Errors are RFC 6749 section 5.2 JSON.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::clients::{self, Client};
+use super::device;
 use super::issue::{self, Mint};
 use super::oauth::{FormParams, OAuthError, no_store};
 use super::pkce;
@@ -28,11 +29,12 @@ fn exchange(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, O
     match form.require("grant_type")? {
         "authorization_code" => authorization_code(app, client, &form),
         "refresh_token" => refresh_token(app, client, &form),
+        device::DEVICE_CODE_GRANT => device::token(app, client, &form),
         other => Err(OAuthError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             format!(
-                "Unsupported grant_type '{other}'; this realm has authorization_code and refresh_token"
+                "Unsupported grant_type '{other}'; this realm has authorization_code, refresh_token and device_code"
             ),
         )),
     }
