@@ -1169,3 +1169,236 @@ fn the_instructions_give_the_wizard_values_and_the_secret_stays_off_disk() {
         "the secret is on disk"
     );
 }
+
+// ---- device login (RFC 8628) ----------------------------------------------------------------------
+
+fn device_authorization(sb: &SandboxProcess) -> Value {
+    let r = http_post_form(
+        &sb.endpoint("auth/device"),
+        &[],
+        &[("client_id", PUBLIC), ("scope", "openid")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+fn device_poll(sb: &SandboxProcess, device_code: &str) -> HttpResponse {
+    token_request(
+        sb,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", PUBLIC),
+            ("device_code", device_code),
+        ],
+        None,
+    )
+}
+
+/// Open the verification page, send the code, and answer the login page (sign in or cancel).
+fn approve_device(sb: &SandboxProcess, complete_uri: &str, approve: bool) -> HttpResponse {
+    let form_page = http_get(complete_uri);
+    assert_eq!(form_page.status, 200, "{}", form_page.body);
+    let action = format!(
+        "{}{}",
+        sb.base_url(),
+        attribute(&form_page.body, "action").unwrap()
+    );
+    let code = query_param(complete_uri, "user_code").unwrap();
+    let login = http_post_form(&action, &[], &[("user_code", &code)]);
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert!(login.body.contains(r#"name="login""#), "{}", login.body);
+    if approve {
+        let action = format!(
+            "{}{}",
+            sb.base_url(),
+            attribute(&login.body, "action").unwrap()
+        );
+        http_post_form(&action, &[], &[("login", "demo"), ("password", "demo")])
+    } else {
+        let abort = attribute(&login.body, "href").unwrap();
+        http_get(&format!("{}{abort}", sb.base_url()))
+    }
+}
+
+#[test]
+fn device_login_follows_rfc_8628() {
+    rig_required();
+    let env = Env::new();
+    let sb = SandboxProcess::start(&env, &["--device-interval", "1"]);
+    let d = http_get(&format!("{}/.well-known/openid-configuration", sb.issuer())).json();
+    assert_eq!(
+        d["device_authorization_endpoint"],
+        sb.endpoint("auth/device").as_str()
+    );
+
+    let auth = device_authorization(&sb);
+    let device_code = auth["device_code"].as_str().unwrap();
+    let user_code = auth["user_code"].as_str().unwrap();
+    assert_eq!(
+        auth["verification_uri"],
+        format!("{}/device", sb.issuer()).as_str()
+    );
+    assert_eq!(auth["interval"], 1);
+    assert!(
+        user_code.len() == 9 && user_code.as_bytes()[4] == b'-',
+        "{user_code}"
+    );
+    assert_oauth_error(&device_poll(&sb, device_code), 400, "authorization_pending");
+
+    // Polling faster than the interval earns slow_down (on another device code, so that
+    // this one keeps its 1 s interval).
+    let hasty = device_authorization(&sb);
+    let hasty_code = hasty["device_code"].as_str().unwrap();
+    assert_oauth_error(&device_poll(&sb, hasty_code), 400, "authorization_pending");
+    assert_oauth_error(&device_poll(&sb, hasty_code), 400, "slow_down");
+
+    // A wrong code on the verification page is refused there.
+    let wrong = http_post_form(
+        &format!("{}/device", sb.issuer()),
+        &[],
+        &[("user_code", "BCDF-GHJK")],
+    );
+    assert_eq!(wrong.status, 400);
+    let complete = auth["verification_uri_complete"].as_str().unwrap();
+    let done = approve_device(&sb, complete, true);
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("<title>Sign-in Success"),
+        "{}",
+        done.body
+    );
+
+    // Tokens once the interval has passed, once.
+    thread::sleep(Duration::from_millis(1100));
+    let tokens = device_poll(&sb, device_code);
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let tokens = tokens.json();
+    assert_eq!(
+        jwt_part(tokens["id_token"].as_str().unwrap(), 1)["aud"],
+        PUBLIC
+    );
+    assert_eq!(
+        bearer_get(&sb.api_url(), tokens["access_token"].as_str().unwrap()).status,
+        200
+    );
+    thread::sleep(Duration::from_millis(1100));
+    assert_oauth_error(&device_poll(&sb, device_code), 400, "invalid_grant");
+    // The user code is spent too.
+    let again = http_post_form(
+        &format!("{}/device", sb.issuer()),
+        &[],
+        &[("user_code", user_code)],
+    );
+    assert_eq!(again.status, 400);
+
+    // Cancel on the login page: the device hears access_denied.
+    let other = device_authorization(&sb);
+    let cancelled = approve_device(
+        &sb,
+        other["verification_uri_complete"].as_str().unwrap(),
+        false,
+    );
+    assert!(cancelled.body.contains("cancelled"), "{}", cancelled.body);
+    assert_oauth_error(
+        &device_poll(&sb, other["device_code"].as_str().unwrap()),
+        400,
+        "access_denied",
+    );
+    // Another client cannot redeem a public client's device code.
+    let foreign = token_request(
+        &sb,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", hasty_code),
+        ],
+        Some(&basic(CONFIDENTIAL, &sb.secret())),
+    );
+    assert_oauth_error(&foreign, 400, "invalid_grant");
+}
+
+#[test]
+fn cli_device_login_passes_against_the_sandbox() {
+    rig_required();
+    let env = Env::new();
+    let _sb = SandboxProcess::start(&env, &["--add", "--device-interval", "1"]);
+    let mut child = env
+        .cmd(&[
+            "login",
+            "sandbox-openid",
+            "--device",
+            "--json",
+            "--timeout",
+            "60",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The CLI prints the verification URL with the code in it on stderr.
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let out_reader = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = String::new();
+    let url = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.trim().starts_with("http") && line.contains("user_code=") => {
+                break line.trim().to_owned();
+            }
+            Ok(line) => seen.push_str(&format!("{line}\n")),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no verification URL within 60 s; stderr:\n{seen}");
+            }
+        }
+    };
+    let log = env.path("device-browser.log");
+    let page = run_browser(
+        BrowserKind::Fetch,
+        &url,
+        &log,
+        &[("BROWSER_ACTION", "device"), ("BROWSER_PASSWORD", "demo")],
+    );
+    assert_eq!(page["ok"], true, "{page}");
+    let mut status = None;
+    for _ in 0..3000 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let stdout = out_reader.join().unwrap();
+    let status = status.expect("login --device did not finish within 60 s of the approval");
+    assert!(status.success(), "{status}\n{stdout}\n{seen}");
+    let outcome: Value = serde_json::from_str(&stdout).unwrap();
+    let steps: Vec<&str> = outcome["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        steps.contains(&"device_approval") && steps.contains(&"id_token"),
+        "{steps:?}"
+    );
+    assert_eq!(outcome["claims"]["sub"], DEMO_SUB);
+    assert_eq!(outcome["probe"]["status"], 200);
+}
