@@ -1006,7 +1006,9 @@ impl Tmux {
             .unwrap();
         let sock = dir.path().join("sock");
         let tmux = Tmux { dir, sock };
-        let mut line = String::from("exec env");
+        // The shell stays to write the exit code to a file: tmux 3.3 can mark the pane dead
+        // without ever recording its status when the machine is busy.
+        let mut line = String::from("env");
         for (k, v) in env {
             line.push(' ');
             line.push_str(&sh_quote(&format!("{k}={v}")));
@@ -1015,6 +1017,10 @@ impl Tmux {
             line.push(' ');
             line.push_str(&sh_quote(a));
         }
+        let exit_file = sh_quote(&tmux.exit_file().display().to_string());
+        line.push_str(&format!(
+            "; echo $? > {exit_file}.tmp && mv {exit_file}.tmp {exit_file}"
+        ));
         let (c, r) = (cols.to_string(), rows.to_string());
         // A placeholder first, so remain-on-exit is on before the real command can exit.
         let out = tmux.run(&[
@@ -1128,25 +1134,14 @@ impl Tmux {
     }
 
     /// The command's exit status once it has exited, `None` while it runs.
+    /// The command's exit code once it has ended (128 + n when killed by signal n).
     pub fn exit_status(&self) -> Option<i32> {
-        let out = self.run(&[
-            "display-message",
-            "-p",
-            "-t",
-            TMUX_TARGET,
-            "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}",
-        ]);
-        let s = stdout_of(&out);
-        let mut it = s.trim().split('|');
-        match (it.next(), it.next(), it.next()) {
-            (Some("1"), Some(code), _) if !code.is_empty() => code.parse().ok(),
-            // Killed by a signal: reported as its negative number, like std's ExitStatus.
-            (Some("1"), _, Some(signal)) if !signal.is_empty() => {
-                signal.parse::<i32>().ok().map(|n| -n)
-            }
-            // Dead, but tmux has not recorded how yet: ask again on the next poll.
-            _ => None,
-        }
+        let text = std::fs::read_to_string(self.exit_file()).ok()?;
+        text.trim().parse().ok()
+    }
+
+    fn exit_file(&self) -> PathBuf {
+        self.dir.path().join("exit-status")
     }
 
     /// Polls (every 50 ms, bounded) until the command has exited.
