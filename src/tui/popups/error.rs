@@ -1,5 +1,6 @@
 //! A problem, said plainly, over whatever the user was doing (which stays as it was:
-//! a failed save keeps the wizard and everything typed in it).
+//! a failed save keeps the wizard and everything typed in it). The same box without the
+//! red border reports what a finished action did (e.g. what a logout revoked).
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{MouseButton, MouseEventKind};
@@ -16,6 +17,8 @@ use crate::tui::widgets::button;
 pub struct ErrorPopup {
     pub title: String,
     pub message: String,
+    /// False for a report that is not a problem: drawn with the normal border.
+    pub is_error: bool,
 }
 
 const WIDTH: u16 = 68;
@@ -25,6 +28,14 @@ impl ErrorPopup {
         Self {
             title: title.into(),
             message: message.into(),
+            is_error: true,
+        }
+    }
+
+    pub fn info(title: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            is_error: false,
+            ..Self::new(title, message)
         }
     }
 
@@ -56,7 +67,7 @@ impl Component for ErrorPopup {
 
 impl Draw for ErrorPopup {
     fn draw(&self, frame: &mut Frame<'_>, area: Rect, cx: &DrawCx<'_>) {
-        let inner = render_frame(frame, self.rect(area), &self.title, true, cx.theme);
+        let inner = render_frame(frame, self.rect(area), &self.title, self.is_error, cx.theme);
         let text = Rect {
             x: inner.x + 1,
             width: inner.width.saturating_sub(2),

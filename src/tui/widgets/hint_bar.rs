@@ -7,10 +7,18 @@ use ratatui::text::{Line, Span};
 use crate::tui::keymap::Hint;
 use crate::tui::theme::Theme;
 
-/// `key label · key label …`, cut at the edge rather than wrapped.
+/// `key label · key label …`, as many whole hints as fit: a hint cut in half ("q qu")
+/// says less than none, and every key is on the help screen anyway.
 pub fn render(hints: &[Hint], area: Rect, buf: &mut Buffer, theme: &Theme) {
     let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
     for (i, hint) in hints.iter().enumerate() {
+        let separator = if i > 0 { 3 } else { 0 };
+        let needed = separator + hint.keys.chars().count() + 1 + hint.label.chars().count();
+        if used + needed > usize::from(area.width) {
+            break;
+        }
+        used += needed;
         if i > 0 {
             spans.push(Span::styled(" · ", theme.muted));
         }
@@ -41,5 +49,18 @@ mod tests {
             lines(&buf),
             [" Esc close · Ctrl-C quit · F1 help                          "]
         );
+    }
+
+    #[test]
+    fn hints_that_do_not_fit_are_left_out_whole() {
+        let area = Rect::new(0, 0, 30, 1);
+        let mut buf = Buffer::empty(area);
+        render(
+            &Keymap::default().hints(Scope::Help),
+            area,
+            &mut buf,
+            &Theme::monochrome(),
+        );
+        assert_eq!(lines(&buf), [" Esc close · Ctrl-C quit      "]);
     }
 }
