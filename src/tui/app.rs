@@ -24,7 +24,7 @@ use crate::core::workspace::Workspace;
 use crate::tui::clipboard::{Clipboard, Osc52Terminal};
 use crate::tui::command::{Command, Commands};
 use crate::tui::component::{Component, EventCx, Input};
-use crate::tui::engine::{CoreEngine, Engine, LoginRun};
+use crate::tui::engine::{CoreEngine, DeviceRun, Engine, LoginRun};
 use crate::tui::keymap::Keymap;
 use crate::tui::message::{Message, MessageSender};
 use crate::tui::popups::{ConfirmPopup, ErrorPopup, Popup, PromptPopup};
@@ -448,6 +448,9 @@ where
                 }
             }
             Command::ShowError { title, message } => self.show_error(title, message),
+            Command::StartDeviceLogin(connector) => self.start_device_login(*connector),
+            Command::AskLogout(id) => self.ask_logout(&id),
+            Command::Logout(id) => self.logout(id),
             Command::AskLeaveWizard { name } => {
                 let message =
                     format!("Leave without saving {name}? What you changed in the wizard is lost.");
@@ -461,23 +464,86 @@ where
     /// Open the test-login screen and run the engine; its events come back as messages
     /// tagged with this run's number, so a late event from an older run is ignored.
     fn start_login(&mut self, connector: crate::core::connector::Connector) {
-        self.next_run += 1;
-        let run = self.next_run;
+        let run = self.next_run_id();
         let cancel = self.shutdown.child_token();
         let (pasted_tx, pasted_rx) = mpsc::channel(4);
-        // "Save and test" replaces the wizard; "retry" replaces the old run.
-        if matches!(self.state.screens.last(), Some(Screen::TestLogin(_))) {
-            self.state.screens.pop();
-        }
-        let screen = TestLoginScreen::new(run, connector.clone(), pasted_tx, cancel.clone());
-        self.state.screens.push(Screen::TestLogin(Box::new(screen)));
-        let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+        let screen = TestLoginScreen::new(run, connector.clone(), pasted_tx, cancel.clone())
+            .with_browser_problem(self.engine.browser_problem());
+        self.push_login_screen(screen);
+        self.ask_device_support(run, connector.clone());
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
         let login = self.engine.login(LoginRun {
             connector,
             pasted: pasted_rx,
             events: events_tx,
             cancel,
         });
+        self.forward_login(run, login, events_rx);
+    }
+
+    /// The same screen for a device login: the prompt (user code, URI) arrives as its own
+    /// message, before the wait for approval.
+    fn start_device_login(&mut self, connector: crate::core::connector::Connector) {
+        let run = self.next_run_id();
+        let cancel = self.shutdown.child_token();
+        // Nothing is ever pasted into a device login; the sender only fills the slot.
+        let (pasted_tx, _) = mpsc::channel(1);
+        let screen =
+            TestLoginScreen::new(run, connector.clone(), pasted_tx, cancel.clone()).device_mode();
+        self.push_login_screen(screen);
+        let (prompts_tx, mut prompts_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let login = self.engine.device_login(DeviceRun {
+            connector,
+            prompts: prompts_tx,
+            events: events_tx,
+            cancel,
+        });
+        let sender = self.messages.clone();
+        let with_prompts = async move {
+            let forward = async {
+                while let Some(prompt) = prompts_rx.recv().await {
+                    sender.send(Message::DevicePrompt { run, prompt });
+                }
+            };
+            let (outcome, ()) = tokio::join!(login, forward);
+            outcome
+        };
+        self.forward_login(run, Box::pin(with_prompts), events_rx);
+    }
+
+    fn next_run_id(&mut self) -> u64 {
+        self.next_run += 1;
+        self.next_run
+    }
+
+    /// "Save and test" replaces the wizard; "retry" and "device code" replace the old run
+    /// (dropping its screen cancels it).
+    fn push_login_screen(&mut self, screen: TestLoginScreen) {
+        if matches!(self.state.screens.last(), Some(Screen::TestLogin(_))) {
+            self.state.screens.pop();
+        }
+        self.state.screens.push(Screen::TestLogin(Box::new(screen)));
+    }
+
+    /// Ask the provider whether device login is on offer, so the screen can say so.
+    fn ask_device_support(&mut self, run: u64, connector: crate::core::connector::Connector) {
+        let supported = self.engine.supports_device_login(connector);
+        self.messages.spawn("device login check", async move {
+            Message::DeviceSupport {
+                run,
+                supported: supported.await,
+            }
+        });
+    }
+
+    /// Run a login to its outcome, passing its events on as they come.
+    fn forward_login(
+        &mut self,
+        run: u64,
+        login: futures::future::BoxFuture<'static, LoginOutcome>,
+        mut events_rx: mpsc::UnboundedReceiver<crate::core::login::LoginEvent>,
+    ) {
         let sender = self.messages.clone();
         self.messages.spawn("test login", async move {
             let forward = async {
@@ -493,9 +559,90 @@ where
         });
     }
 
+    fn ask_logout(&mut self, id: &crate::core::connector::ConnectorId) {
+        let Some(connector) = self.state.list.find(id) else {
+            return;
+        };
+        let message = format!(
+            "Log out of '{}'? Its refresh token is revoked at the provider (where it allows that) and the cached tokens are deleted from the OS keyring. Scripts using it need a new login.",
+            connector.name
+        );
+        let popup = ConfirmPopup::new("Log out", message, "Log out", Command::Logout(id.clone()));
+        self.state.popups.push(Popup::Confirm(popup));
+    }
+
+    fn logout(&mut self, id: crate::core::connector::ConnectorId) {
+        let Some(connector) = self.state.list.find(&id).cloned() else {
+            return;
+        };
+        let name = connector.name.clone();
+        let logout = self.engine.logout(connector);
+        self.messages.spawn("logout", async move {
+            Message::LoggedOut {
+                id,
+                name,
+                result: logout.await,
+            }
+        });
+    }
+
+    /// Read token states from the keyring one connector after the other (a keyring over
+    /// D-Bus gains nothing from many requests at once), reported in one message.
+    fn load_token_states(&mut self, ids: Vec<crate::core::connector::ConnectorId>) {
+        if ids.is_empty() {
+            return;
+        }
+        for id in &ids {
+            self.state.list.forget_token_state(id);
+        }
+        let reads: Vec<_> = ids
+            .into_iter()
+            .map(|id| (id.clone(), self.engine.token_state(id)))
+            .collect();
+        self.messages.spawn("token states", async move {
+            let mut states = Vec::with_capacity(reads.len());
+            for (id, read) in reads {
+                states.push((id, read.await));
+            }
+            Message::TokenStates(states)
+        });
+    }
+
     fn on_message(&mut self, message: Message) {
         match message {
-            Message::ConfigLoaded(Ok(config)) => self.state.list.set_config(config),
+            Message::ConfigLoaded(Ok(config)) => {
+                self.state.list.set_config(config);
+                self.load_token_states(self.state.list.connector_ids());
+            }
+            Message::TokenStates(states) => self.state.list.set_token_states(states),
+            Message::LoggedOut { id, name, result } => {
+                match result {
+                    Ok(done) => {
+                        let text = done
+                            .lines()
+                            .iter()
+                            .map(|line| format!("• {line}"))
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        let title = format!("Logged out of '{name}'");
+                        self.state
+                            .popups
+                            .push(Popup::Error(ErrorPopup::info(title, text)));
+                    }
+                    Err(error) => self.show_error("Could not log out", error),
+                }
+                self.load_token_states(vec![id]);
+            }
+            Message::DevicePrompt { run, prompt } => {
+                if let Some(screen) = self.state.test_login_mut(run) {
+                    screen.on_device_prompt(&prompt, Instant::now());
+                }
+            }
+            Message::DeviceSupport { run, supported } => {
+                if let Some(screen) = self.state.test_login_mut(run) {
+                    screen.on_device_support(supported);
+                }
+            }
             Message::ConfigLoaded(Err(error)) => {
                 self.state.list.set_load_failed(error.clone());
                 self.show_error("Cannot read the config", error);
@@ -565,7 +712,10 @@ where
             }
             Message::LoginFinished { run, outcome } => {
                 if let Some(screen) = self.state.test_login_mut(run) {
+                    let id = screen.connector().id.clone();
                     screen.on_outcome(*outcome, &mut self.commands);
+                    // A login stores tokens even when it is not recorded (cancelled late).
+                    self.load_token_states(vec![id]);
                 }
             }
             Message::TestRecorded(Ok(())) => self.reload(),
@@ -625,6 +775,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::AskDelete(_) => "ask delete",
         Command::Delete { .. } => "delete",
         Command::StartLogin(_) => "start login",
+        Command::StartDeviceLogin(_) => "start device login",
+        Command::AskLogout(_) => "ask logout",
+        Command::Logout(_) => "logout",
         Command::Save { .. } => "save",
         Command::AddGroup(_) => "add group",
         Command::CheckDiscovery { .. } => "check discovery",

@@ -26,6 +26,10 @@ pub enum Command {
         name: String,
     },
     StartLogin(Box<Connector>),
+    /// A test login with the device authorization grant instead of a browser.
+    StartDeviceLogin(Box<Connector>),
+    AskLogout(ConnectorId),
+    Logout(ConnectorId),
     Save {
         connector: Box<Connector>,
         secret: SecretChange,

@@ -1,5 +1,7 @@
-//! The network side of the TUI (discovery checks and test logins) behind a trait, so the
-//! app's tests can stand in a scripted provider while the real one calls `core::login`.
+//! The side effects of the TUI that reach the provider or the keyring (discovery checks,
+//! test logins, device logins, token states, logout) behind a trait, so the app's tests
+//! can stand in a scripted provider while the real one calls `core::login` and
+//! `core::tokens`.
 
 use std::sync::Arc;
 
@@ -7,15 +9,24 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::connector::{Connector, OpenIdAuth};
+use crate::core::connector::{Connector, ConnectorId, OpenIdAuth};
 use crate::core::login::discovery::{self, DiscoveryCheck, ProviderMetadata};
-use crate::core::login::{self, LoginError, LoginEvent, LoginOptions, LoginOutcome};
+use crate::core::login::{self, DevicePrompt, LoginError, LoginEvent, LoginOptions, LoginOutcome};
 use crate::core::secrets::SharedSecrets;
+use crate::core::tokens::{self, LoggedOut, TokenState};
 
 /// Everything one test login needs, as `core::login::run` takes it.
 pub struct LoginRun {
     pub connector: Connector,
     pub pasted: mpsc::Receiver<String>,
+    pub events: mpsc::UnboundedSender<LoginEvent>,
+    pub cancel: CancellationToken,
+}
+
+/// Everything one device login needs, as `core::login::run_device` takes it.
+pub struct DeviceRun {
+    pub connector: Connector,
+    pub prompts: mpsc::UnboundedSender<DevicePrompt>,
     pub events: mpsc::UnboundedSender<LoginEvent>,
     pub cancel: CancellationToken,
 }
@@ -27,6 +38,14 @@ pub trait Engine: Send + Sync + 'static {
         url: String,
     ) -> BoxFuture<'static, Result<ProviderMetadata, LoginError>>;
     fn login(&self, run: LoginRun) -> BoxFuture<'static, LoginOutcome>;
+    fn device_login(&self, run: DeviceRun) -> BoxFuture<'static, LoginOutcome>;
+    /// Whether the provider advertises device login (one discovery request).
+    fn supports_device_login(&self, connector: Connector) -> BoxFuture<'static, bool>;
+    /// Why no browser can be opened here, if it cannot (an environment check, no I/O).
+    fn browser_problem(&self) -> Option<String>;
+    /// The connector's tokens as the keyring holds them; the error is already a sentence.
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, String>>;
+    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, String>>;
 }
 
 /// The real thing: `core::login` over one shared HTTP client.
@@ -74,5 +93,45 @@ impl Engine for CoreEngine {
             run.events,
             run.cancel,
         ))
+    }
+
+    fn device_login(&self, run: DeviceRun) -> BoxFuture<'static, LoginOutcome> {
+        let secrets = Arc::clone(&self.secrets);
+        Box::pin(login::run_device(
+            run.connector,
+            secrets,
+            self.options.clone(),
+            run.prompts,
+            run.events,
+            run.cancel,
+        ))
+    }
+
+    fn supports_device_login(&self, connector: Connector) -> BoxFuture<'static, bool> {
+        let options = self.options.clone();
+        Box::pin(async move { login::supports_device_login(&connector, &options).await })
+    }
+
+    fn browser_problem(&self) -> Option<String> {
+        login::browser_possible().err()
+    }
+
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, String>> {
+        let secrets = Arc::clone(&self.secrets);
+        Box::pin(async move {
+            tokens::state(&secrets, &id)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, String>> {
+        let secrets = Arc::clone(&self.secrets);
+        let options = self.options.clone();
+        Box::pin(async move {
+            tokens::logout(&secrets, &connector, &options)
+                .await
+                .map_err(|e| e.to_string())
+        })
     }
 }

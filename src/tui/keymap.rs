@@ -26,6 +26,8 @@ pub enum Action {
     Duplicate,
     Delete,
     TestLogin,
+    Logout,
+    DeviceLogin,
     Filter,
     NextField,
     PrevField,
@@ -292,6 +294,15 @@ impl Default for Keymap {
             "Test login with the selected connector",
             Some("test"),
         );
+        // Upper case: logging out ends a session scripts may rely on, so it takes a
+        // deliberate key (and a confirmation) rather than a letter hit by accident.
+        map.bind(
+            Scope::List,
+            [c('L')],
+            Action::Logout,
+            "Log out: revoke the refresh token and delete the cached tokens",
+            Some("logout"),
+        );
         map.bind(
             Scope::List,
             [c('/')],
@@ -467,6 +478,13 @@ impl Default for Keymap {
         );
         map.bind(
             Scope::TestLogin,
+            [c('d'), Key::ctrl('d')],
+            Action::DeviceLogin,
+            "Sign in with a device code instead (when the provider offers it)",
+            Some("device code"),
+        );
+        map.bind(
+            Scope::TestLogin,
             [p(Up), c('k')],
             Action::Up,
             "Scroll up",
@@ -592,6 +610,16 @@ impl Keymap {
             .unwrap_or_default()
     }
 
+    /// Every key bound to an action, as text, e.g. to name the one that works where
+    /// letters are text.
+    pub fn keys_for(&self, scope: Scope, action: Action) -> Vec<String> {
+        self.bindings
+            .iter()
+            .filter(|b| b.scope == scope && b.action == action)
+            .flat_map(|b| b.keys.iter().map(ToString::to_string))
+            .collect()
+    }
+
     /// The bottom bar for a scope: its hinted bindings, then the global ones.
     pub fn hints(&self, scope: Scope) -> Vec<Hint> {
         let own = self.bindings.iter().filter(|b| b.scope == scope);
@@ -701,7 +729,7 @@ mod tests {
         assert_eq!(
             labels,
             [
-                "new", "edit", "copy", "delete", "test", "filter", "help", "quit"
+                "new", "edit", "copy", "delete", "test", "logout", "filter", "help", "quit"
             ]
         );
         assert_eq!(hints[1].keys, "Enter");

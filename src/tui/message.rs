@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::core::connector::Connector;
+use crate::core::connector::{Connector, ConnectorId};
 use crate::core::login::discovery::{DiscoveryCheck, ProviderMetadata};
-use crate::core::login::{LoginError, LoginEvent, LoginOutcome};
+use crate::core::login::{DevicePrompt, LoginError, LoginEvent, LoginOutcome};
 use crate::core::store::Config;
+use crate::core::tokens::{LoggedOut, TokenState};
 
 #[derive(Debug)]
 pub enum Message {
@@ -46,6 +47,23 @@ pub enum Message {
         outcome: Box<LoginOutcome>,
     },
     TestRecorded(Result<(), String>),
+    /// The user code and URI of a device login, once, before the wait for approval.
+    DevicePrompt {
+        run: u64,
+        prompt: DevicePrompt,
+    },
+    /// Whether the provider of a test login's connector offers device login.
+    DeviceSupport {
+        run: u64,
+        supported: bool,
+    },
+    /// Token states read from the keyring; an `Err` is why one could not be read.
+    TokenStates(Vec<(ConnectorId, Result<TokenState, String>)>),
+    LoggedOut {
+        id: ConnectorId,
+        name: String,
+        result: Result<LoggedOut, String>,
+    },
     TaskFailed {
         task: &'static str,
         detail: String,

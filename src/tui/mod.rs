@@ -33,7 +33,7 @@ mod tests;
 
 pub use app::{App, AppOptions, Clock};
 pub use clipboard::{Clipboard, MemoryClipboard};
-pub use engine::{CoreEngine, Engine, LoginRun};
+pub use engine::{CoreEngine, DeviceRun, Engine, LoginRun};
 pub use theme::Theme;
 
 use ratatui::crossterm::event::EventStream;

@@ -28,6 +28,7 @@ pub fn text(buf: &Buffer) -> String {
     lines(buf).join("\n")
 }
 
+use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,19 +43,20 @@ use ratatui::crossterm::event::{
 use time::OffsetDateTime;
 
 use crate::core::Context;
-use crate::core::connector::{Auth, Connector, OAuth2Auth, OpenIdAuth, Param};
+use crate::core::connector::{Auth, Connector, ConnectorId, OAuth2Auth, OpenIdAuth, Param};
 use crate::core::login::discovery::{CheckItem, DiscoveryCheck, ProviderMetadata};
 use crate::core::login::{
-    Claims, ErrorKind, LoginError, LoginEvent, LoginOutcome, ProbeResult, SignatureStatus, Step,
-    StepReport,
+    Claims, DevicePrompt, ErrorKind, LoginError, LoginEvent, LoginOutcome, ProbeResult,
+    SignatureStatus, Step, StepReport,
 };
 use crate::core::paths::Paths;
 use crate::core::secrets::MemorySecrets;
 use crate::core::store::Config;
+use crate::core::tokens::{LoggedOut, Revocation, TokenState};
 use crate::core::workspace::SecretChange;
 use crate::tui::app::{App, AppOptions};
 use crate::tui::clipboard::MemoryClipboard;
-use crate::tui::engine::{Engine, LoginRun};
+use crate::tui::engine::{DeviceRun, Engine, LoginRun};
 use crate::tui::theme::Theme;
 
 /// Snapshots and "3m ago" need a clock that stands still.
@@ -218,6 +220,38 @@ pub fn failing_outcome() -> LoginOutcome {
     }
 }
 
+/// What a provider hands out for a device login (Keycloak's URI shape).
+pub fn device_prompt() -> DevicePrompt {
+    let uri = format!("{ISSUER}/device");
+    DevicePrompt {
+        verification_uri_complete: Some(format!("{uri}?user_code=WDJB-MJHT")),
+        verification_uri: uri,
+        user_code: "WDJB-MJHT".into(),
+        expires_in: 600,
+    }
+}
+
+/// The events of a device login up to the wait for approval.
+pub fn events_until_device_approval() -> Vec<LoginEvent> {
+    vec![
+        LoginEvent::Started(Step::Discovery),
+        LoginEvent::Finished(report(Step::Discovery, 112, "issuer matches")),
+        LoginEvent::Started(Step::DeviceApproval),
+    ]
+}
+
+/// A passing device login: the approval in place of listener, browser and redirect.
+pub fn passing_device_outcome() -> LoginOutcome {
+    let mut outcome = passing_outcome();
+    outcome
+        .steps
+        .retain(|r| !matches!(r.step, Step::Listener | Step::Browser | Step::Callback));
+    outcome
+        .steps
+        .insert(2, report(Step::DeviceApproval, 9120, "approved"));
+    outcome
+}
+
 /// A provider that answers from a script, records what it was asked, and can be told to
 /// wait for a pasted URL or a cancel, like a real login waiting on the browser.
 #[derive(Default)]
@@ -230,6 +264,18 @@ pub struct FakeEngine {
     pub logins: Mutex<Vec<Connector>>,
     pub pasted: Arc<Mutex<Vec<String>>>,
     pub cancelled: Arc<AtomicBool>,
+    /// What the keyring holds per connector; missing means nothing stored.
+    pub token_states: Mutex<HashMap<ConnectorId, TokenState>>,
+    /// Connectors logged out, in order.
+    pub logouts: Mutex<Vec<ConnectorId>>,
+    pub device_logins: Mutex<Vec<Connector>>,
+    /// The device prompt to hand out; `device_prompt()` when unset.
+    pub prompt: Mutex<Option<DevicePrompt>>,
+    /// A device login waiting (`wait`) goes on when this is notified: the user approved.
+    pub approve: Arc<tokio::sync::Notify>,
+    /// The provider has no device authorization endpoint.
+    pub no_device: AtomicBool,
+    pub browser_problem: Mutex<Option<String>>,
 }
 
 impl Engine for FakeEngine {
@@ -293,6 +339,90 @@ impl Engine for FakeEngine {
             outcome
         })
     }
+
+    fn device_login(&self, run: DeviceRun) -> BoxFuture<'static, LoginOutcome> {
+        self.device_logins
+            .lock()
+            .unwrap()
+            .push(run.connector.clone());
+        let events = self.events.lock().unwrap().clone();
+        let outcome = self
+            .outcome
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_else(passing_device_outcome);
+        let wait = self.wait.load(Ordering::SeqCst);
+        let (approve, cancelled) = (Arc::clone(&self.approve), Arc::clone(&self.cancelled));
+        let prompt = self
+            .prompt
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_else(device_prompt);
+        Box::pin(async move {
+            let _ = run.prompts.send(prompt);
+            for event in events {
+                let _ = run.events.send(event);
+            }
+            if wait {
+                tokio::select! {
+                    () = approve.notified() => {}
+                    () = run.cancel.cancelled() => {
+                        cancelled.store(true, Ordering::SeqCst);
+                        return LoginOutcome {
+                            ok: false,
+                            error: Some(LoginError::new(ErrorKind::Cancelled, "cancelled")),
+                            ..LoginOutcome::default()
+                        };
+                    }
+                }
+            }
+            outcome
+        })
+    }
+
+    fn supports_device_login(&self, _connector: Connector) -> BoxFuture<'static, bool> {
+        let supported = !self.no_device.load(Ordering::SeqCst);
+        Box::pin(async move { supported })
+    }
+
+    fn browser_problem(&self) -> Option<String> {
+        self.browser_problem.lock().unwrap().clone()
+    }
+
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, String>> {
+        let state = self
+            .token_states
+            .lock()
+            .unwrap()
+            .get(&id)
+            .copied()
+            .unwrap_or(TokenState::None);
+        Box::pin(async move { Ok(state) })
+    }
+
+    /// Like the core: revoke, then nothing is stored any more.
+    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, String>> {
+        self.logouts.lock().unwrap().push(connector.id.clone());
+        let had = self.token_states.lock().unwrap().remove(&connector.id);
+        let done = match had {
+            None | Some(TokenState::None) => LoggedOut {
+                revocation: None,
+                access_token_deleted: false,
+            },
+            Some(state) => LoggedOut {
+                revocation: Some(Revocation::Revoked {
+                    endpoint: format!("{ISSUER}/protocol/openid-connect/revoke"),
+                }),
+                access_token_deleted: matches!(
+                    state,
+                    TokenState::LoggedInUntil(_) | TokenState::Expired
+                ),
+            },
+        };
+        Box::pin(async move { Ok(done) })
+    }
 }
 
 pub type TestApp = App<TestBackend, futures::channel::mpsc::UnboundedReceiver<io::Result<Event>>>;
@@ -316,11 +446,33 @@ impl Harness {
 
     /// `seed` fills the config before the app starts.
     pub async fn with(width: u16, height: u16, seed: impl FnOnce(&Context)) -> Self {
+        Self::build(width, height, |context, _| seed(context)).await
+    }
+
+    /// Seeded connectors with these token states in the (fake) keyring, by name.
+    pub async fn with_tokens(width: u16, height: u16, tokens: &[(&str, TokenState)]) -> Self {
+        Self::build(width, height, |context, engine| {
+            seed_connectors(context);
+            let config = context.workspace.store().load().unwrap();
+            let mut states = engine.token_states.lock().unwrap();
+            for (name, state) in tokens {
+                states.insert(config.find(name).unwrap().id.clone(), *state);
+            }
+        })
+        .await
+    }
+
+    /// `prepare` fills the config and scripts the engine before the app starts.
+    pub async fn build(
+        width: u16,
+        height: u16,
+        prepare: impl FnOnce(&Context, &FakeEngine),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let secrets = Arc::new(MemorySecrets::default());
         let context = Context::new(Paths::under(dir.path()), secrets.clone());
-        seed(&context);
         let engine = Arc::new(FakeEngine::default());
+        prepare(&context, &engine);
         let clipboard = MemoryClipboard::default();
         let options = AppOptions {
             theme: Theme::monochrome(),

@@ -599,3 +599,206 @@ fn ten_thousand_connectors_draw_as_fast_as_ten() {
         "{small:?} vs {large:?}"
     );
 }
+
+/// Prod logged in until 12:05 (the clock says 12:00), test refreshable, the sandbox
+/// expired; a logout later gives the fourth state, nothing stored.
+async fn list_with_token_states() -> Harness {
+    use crate::core::tokens::TokenState;
+    Harness::with_tokens(
+        80,
+        24,
+        &[
+            (
+                "IFS production",
+                TokenState::LoggedInUntil(fixed_now() + time::Duration::minutes(5)),
+            ),
+            ("IFS test", TokenState::Refreshable),
+            ("Developer sandbox", TokenState::Expired),
+        ],
+    )
+    .await
+}
+
+fn row_of<'a>(screen: &'a str, name: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(name))
+        .unwrap_or_else(|| panic!("no row for {name}:\n{screen}"))
+}
+
+#[tokio::test]
+async fn the_list_shows_each_connectors_token_state() {
+    let mut h = list_with_token_states().await;
+    snap(&mut h, "list_token_states");
+    let screen = h.screen();
+    assert!(screen.contains("Session"), "{screen}");
+    assert!(row_of(&screen, "IFS prod").contains("✓ 12:05"));
+    assert!(row_of(&screen, "IFS test").contains("refreshable"));
+    assert!(row_of(&screen, "Developer").contains("expired"));
+    assert!(
+        screen.contains("Session:   logged in until 12:05 UTC (L logs out)"),
+        "{screen}"
+    );
+    h.key(Down).key(Down);
+    h.settle().await;
+    assert!(
+        h.screen().contains("expired: press t to log in again"),
+        "{}",
+        h.screen()
+    );
+}
+
+#[tokio::test]
+async fn logout_asks_then_revokes_reports_and_refreshes_the_state() {
+    let mut h = list_with_token_states().await;
+    let id = h.config().find("IFS production").unwrap().id.clone();
+    h.type_text("L");
+    h.settle().await;
+    snap(&mut h, "list_logout_confirm");
+    assert!(h.screen().contains("Log out of 'IFS production'?"));
+    h.key(Enter); // Cancel has the focus: Enter alone logs nobody out
+    h.settle().await;
+    assert!(h.engine.logouts.lock().unwrap().is_empty());
+
+    h.type_text("L").type_text("y");
+    h.settle().await;
+    assert_eq!(*h.engine.logouts.lock().unwrap(), [id]);
+    snap(&mut h, "list_logged_out");
+    let screen = h.screen();
+    assert!(
+        screen.contains("Logged out of 'IFS production'"),
+        "{screen}"
+    );
+    assert!(screen.contains("refresh token revoked at"), "{screen}");
+    assert!(screen.contains("cached access token deleted"), "{screen}");
+    h.key(Enter);
+    h.settle().await;
+    let screen = h.screen();
+    assert!(row_of(&screen, "IFS prod").contains('—'), "{screen}");
+    assert!(screen.contains("Session:   not logged in"), "{screen}");
+    assert!(row_of(&screen, "IFS test").contains("refreshable"));
+}
+
+#[tokio::test]
+async fn logout_with_nothing_stored_says_so() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    h.type_text("L").type_text("y");
+    h.settle().await;
+    assert!(
+        h.screen()
+            .contains("nothing stored: there was no session to end"),
+        "{}",
+        h.screen()
+    );
+}
+
+#[tokio::test]
+async fn device_login_is_suggested_without_a_browser_and_shows_code_and_qr() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    *h.engine.browser_problem.lock().unwrap() = Some("no display (SSH session)".into());
+    *h.engine.events.lock().unwrap() = events_until_browser();
+    h.engine.wait.store(true, Ordering::SeqCst);
+    h.type_text("t");
+    pump(&mut h).await;
+    // The paste box has the focus (no browser opened), so the suggestion names Ctrl-D.
+    assert!(
+        h.screen()
+            .contains("No browser can be opened here (no display (SSH session)). Press Ctrl-D"),
+        "{}",
+        h.screen()
+    );
+
+    *h.engine.events.lock().unwrap() = events_until_device_approval();
+    h.ctrl('d');
+    pump(&mut h).await;
+    snap(&mut h, "test_login_device");
+    let screen = h.screen();
+    assert!(screen.contains("Device login: IFS production"), "{screen}");
+    assert!(screen.contains("W D J B - M J H T"), "{screen}");
+    assert!(
+        screen.contains(" https://ifs.example.com/auth/realms/prod/"),
+        "{screen}"
+    );
+    assert!(screen.contains("10:00 left"), "{screen}");
+    assert!(screen.contains("Or scan the QR code: it carries the code."));
+    assert!(
+        screen.contains('█') && screen.contains('▀'),
+        "a QR code: {screen}"
+    );
+    assert!(
+        h.engine.cancelled.load(Ordering::SeqCst),
+        "the browser login it replaced was cancelled"
+    );
+
+    h.engine.approve.notify_one();
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("Login works"), "{screen}");
+    assert!(screen.contains("Device approval"), "{screen}");
+    assert!(!screen.contains("W D J B"), "the code goes once it is used");
+    assert_eq!(h.engine.device_logins.lock().unwrap().len(), 1);
+    let last = h.config().find("IFS production").unwrap().last_test.clone();
+    assert!(last.is_some_and(|t| t.ok));
+
+    // Retry stays a device login.
+    h.engine.wait.store(false, Ordering::SeqCst);
+    h.type_text("r");
+    h.settle().await;
+    assert_eq!(h.engine.device_logins.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_qr_code_gives_way_to_a_note_when_the_window_is_too_small() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    h.engine.wait.store(true, Ordering::SeqCst);
+    // A long complete URI makes a QR code too tall for 80x24 but not for 120x40.
+    let mut prompt = device_prompt();
+    prompt.verification_uri_complete = Some(format!(
+        "{ISSUER}/device?user_code=WDJB-MJHT&client_id={}",
+        "x".repeat(120)
+    ));
+    *h.engine.prompt.lock().unwrap() = Some(prompt);
+    *h.engine.events.lock().unwrap() = events_until_device_approval();
+    h.type_text("t");
+    pump(&mut h).await;
+    h.key(Esc).type_text("d"); // leave the paste box; then d is the device key
+    pump(&mut h).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("The window is too small for the QR code"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("W D J B - M J H T"),
+        "the code is still there"
+    );
+    assert!(!screen.contains('█'), "no half QR code: {screen}");
+    h.app.resize(120, 40).unwrap();
+    let screen = h.screen();
+    assert!(screen.contains("Or scan the QR code"), "{screen}");
+    assert!(screen.contains('█'), "{screen}");
+}
+
+#[tokio::test]
+async fn device_login_is_not_offered_when_the_provider_has_none() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    h.engine.no_device.store(true, Ordering::SeqCst);
+    h.engine.wait.store(true, Ordering::SeqCst);
+    *h.engine.browser_problem.lock().unwrap() = Some("no display".into());
+    *h.engine.events.lock().unwrap() = events_until_browser();
+    h.type_text("t");
+    pump(&mut h).await;
+    assert!(
+        !h.screen().contains("device code on your phone"),
+        "{}",
+        h.screen()
+    );
+    h.ctrl('d');
+    pump(&mut h).await;
+    assert!(
+        h.screen().contains("does not offer device login"),
+        "{}",
+        h.screen()
+    );
+    assert!(h.engine.device_logins.lock().unwrap().is_empty());
+}

@@ -2,6 +2,8 @@
 //! selected one. Only the rows in view are built each frame, so ten thousand connectors
 //! draw as fast as ten.
 
+use std::collections::HashMap;
+
 use ratatui::Frame;
 use ratatui::crossterm::event::{MouseButton, MouseEventKind};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::core::connector::{Connector, ConnectorId, LastTest};
 use crate::core::store::Config;
+use crate::core::tokens::TokenState;
 use crate::tui::command::Command;
 use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
 use crate::tui::keymap::{Action, Scope};
@@ -40,6 +43,9 @@ pub struct ListScreen {
     offset: usize,
     /// Select this connector once it appears (after a save or a duplicate).
     pending_select: Option<ConnectorId>,
+    /// What the keyring holds for each connector, filled in by a task after each load;
+    /// a missing entry is still being read. `Err` says why it could not be read.
+    tokens: HashMap<ConnectorId, Result<TokenState, String>>,
 }
 
 impl Default for ListScreen {
@@ -55,6 +61,7 @@ impl Default for ListScreen {
             selected: 0,
             offset: 0,
             pending_select: None,
+            tokens: HashMap::new(),
         }
     }
 }
@@ -77,6 +84,21 @@ impl ListScreen {
         self.groups = config.agent_groups;
         self.load = Load::Loaded;
         self.refilter_keeping(keep);
+    }
+
+    /// Token states read from the keyring (all after a load, one after a login or logout).
+    pub fn set_token_states(&mut self, states: Vec<(ConnectorId, Result<TokenState, String>)>) {
+        self.tokens.extend(states);
+    }
+
+    /// Forget a connector's token state until it is read again, so the list says it is
+    /// being checked instead of showing what was true before a login or logout.
+    pub fn forget_token_state(&mut self, id: &ConnectorId) {
+        self.tokens.remove(id);
+    }
+
+    pub fn connector_ids(&self) -> Vec<ConnectorId> {
+        self.connectors.iter().map(|c| c.id.clone()).collect()
     }
 
     pub fn set_load_failed(&mut self, message: String) {
@@ -156,7 +178,7 @@ impl ListScreen {
             Constraint::Length(if show_filter { 2 } else { 0 }),
             Constraint::Length(1),
             Constraint::Fill(1),
-            Constraint::Length(3),
+            Constraint::Length(4),
         ])
         .areas(area);
         Areas {
@@ -197,6 +219,9 @@ impl ListScreen {
             Action::Delete => selected
                 .into_iter()
                 .for_each(|id| cx.commands.push(Command::AskDelete(id))),
+            Action::Logout => selected
+                .into_iter()
+                .for_each(|id| cx.commands.push(Command::AskLogout(id))),
             Action::TestLogin => {
                 if let Some(connector) = self.selected_connector() {
                     cx.commands
@@ -300,6 +325,72 @@ pub fn age(at: OffsetDateTime, now: OffsetDateTime) -> String {
     }
 }
 
+/// The list's session column: short enough for 80 columns.
+fn token_cell(
+    state: Option<&Result<TokenState, String>>,
+    now: OffsetDateTime,
+    theme: &Theme,
+) -> Span<'static> {
+    match state {
+        None => Span::styled("…", theme.muted),
+        Some(Err(_)) => Span::styled("? keyring", theme.warning),
+        Some(Ok(state)) => match effective(*state, now) {
+            TokenState::LoggedInUntil(until) => {
+                Span::styled(format!("✓ {}", short_time(until, now)), theme.ok)
+            }
+            TokenState::Refreshable => Span::styled("refreshable", theme.ok),
+            TokenState::Expired => Span::styled("expired", theme.warning),
+            TokenState::None => Span::styled("—", theme.muted),
+        },
+    }
+}
+
+/// The state was read at some moment; a cached token that has expired since then is
+/// shown as expired (whether a refresh token is left is only known at the next read).
+fn effective(state: TokenState, now: OffsetDateTime) -> TokenState {
+    match state {
+        TokenState::LoggedInUntil(until) if until <= now => TokenState::Expired,
+        other => other,
+    }
+}
+
+/// "14:05" today, "2025-11-28 14:05" on another day, in the clock's offset (UTC unless
+/// the app was given a local clock).
+fn short_time(at: OffsetDateTime, now: OffsetDateTime) -> String {
+    let at = at.to_offset(now.offset());
+    let clock = format!("{:02}:{:02}", at.hour(), at.minute());
+    if at.date() == now.date() {
+        clock
+    } else {
+        format!("{} {clock}", at.date())
+    }
+}
+
+/// The detail line's sentence for a token state, with what the user can do about it.
+fn token_sentence(
+    state: Option<&Result<TokenState, String>>,
+    now: OffsetDateTime,
+    logout_key: &str,
+    test_key: &str,
+) -> String {
+    let zone = if now.offset().is_utc() { " UTC" } else { "" };
+    match state {
+        None => "checking the keyring…".into(),
+        Some(Err(why)) => format!("could not read the keyring: {why}"),
+        Some(Ok(state)) => match effective(*state, now) {
+            TokenState::LoggedInUntil(until) => format!(
+                "logged in until {}{zone} ({logout_key} logs out)",
+                short_time(until, now)
+            ),
+            TokenState::Refreshable => format!(
+                "refreshable: a new access token comes without a login ({logout_key} logs out)"
+            ),
+            TokenState::Expired => format!("expired: press {test_key} to log in again"),
+            TokenState::None => "not logged in".into(),
+        },
+    }
+}
+
 fn last_test_cell(test: Option<&LastTest>, now: OffsetDateTime, theme: &Theme) -> Span<'static> {
     match test {
         None => Span::styled("never", theme.muted),
@@ -388,19 +479,27 @@ impl Draw for ListScreen {
     }
 }
 
-const WIDTHS: [Constraint; 5] = [
+const WIDTHS: [Constraint; 6] = [
     Constraint::Fill(2),
     Constraint::Length(12),
     Constraint::Length(6),
     Constraint::Fill(3),
+    Constraint::Length(11),
     Constraint::Length(11),
 ];
 
 impl ListScreen {
     fn draw_table(&self, frame: &mut Frame<'_>, areas: &Areas, cx: &DrawCx<'_>) {
         let theme = cx.theme;
-        let header =
-            Row::new(["Name", "Agent group", "Auth", "Base URL", "Last test"]).style(theme.label);
+        let header = Row::new([
+            "Name",
+            "Agent group",
+            "Auth",
+            "Base URL",
+            "Last test",
+            "Session",
+        ])
+        .style(theme.label);
         let header_table = Table::new(Vec::<Row>::new(), WIDTHS)
             .header(header)
             .column_spacing(1);
@@ -424,6 +523,7 @@ impl ListScreen {
                     Cell::from(c.auth_kind().short()),
                     Cell::from(c.base_url.clone()),
                     Cell::from(last_test_cell(c.last_test.as_ref(), cx.now, theme)),
+                    Cell::from(token_cell(self.tokens.get(&c.id), cx.now, theme)),
                 ])
             })
             .collect();
@@ -486,13 +586,25 @@ impl ListScreen {
                     )
                 }
             };
+            // Names and URLs are cut in the table at 80 columns; here they are whole.
             lines.push(Line::from(vec![
                 Span::styled(format!(" {}: ", c.name), theme.label),
                 Span::raw(c.auth_kind().label()),
+                Span::styled(format!(" · {}", c.base_url), theme.muted),
             ]));
             lines.push(Line::from(vec![
                 Span::styled(" Last test: ", theme.label),
                 test,
+            ]));
+            let sentence = token_sentence(
+                self.tokens.get(&c.id),
+                cx.now,
+                &cx.keymap.key_for(Scope::List, Action::Logout),
+                &cx.keymap.key_for(Scope::List, Action::TestLogin),
+            );
+            lines.push(Line::from(vec![
+                Span::styled(" Session:   ", theme.label),
+                Span::raw(sentence),
             ]));
         }
         frame.render_widget(Paragraph::new(lines), area);

@@ -4,6 +4,10 @@
 //!
 //! The screen owns the login's cancellation token: leaving the screen, or `Esc`, cancels
 //! it, and the engine closes its loopback listener.
+//!
+//! The same screen runs a device login (RFC 8628) when asked with `d`: the user code, the
+//! URI and a QR code take the place of the URL and the paste box. It is offered when the
+//! provider advertises it, and suggested when no browser can be opened here.
 
 use std::time::{Duration, Instant};
 
@@ -16,11 +20,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::connector::Connector;
-use crate::core::login::{ErrorKind, LoginEvent, LoginOutcome, SignatureStatus, Step, StepReport};
+use crate::core::login::{
+    DevicePrompt, ErrorKind, LoginEvent, LoginOutcome, SignatureStatus, Step, StepReport,
+};
 use crate::tui::command::Command;
 use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::device_code::DeviceCode;
 use crate::tui::widgets::spinner;
 use crate::tui::widgets::text_field::{FieldRow, TextField};
 
@@ -53,6 +60,14 @@ pub struct TestLoginScreen {
     cancelling: bool,
     outcome: Option<LoginOutcome>,
     scroll: u16,
+    /// This run is a device login rather than a browser one.
+    device: bool,
+    /// The device login's code and QR, once the provider handed them out.
+    device_code: Option<DeviceCode>,
+    /// Whether the provider offers device login; `None` until discovery answered.
+    device_supported: Option<bool>,
+    /// Why no browser can be opened here, when it cannot.
+    browser_problem: Option<String>,
 }
 
 impl Drop for TestLoginScreen {
@@ -85,7 +100,39 @@ impl TestLoginScreen {
             cancelling: false,
             outcome: None,
             scroll: 0,
+            device: false,
+            device_code: None,
+            device_supported: None,
+            browser_problem: None,
         }
+    }
+
+    /// Make this run a device login (it never waits for a redirect).
+    pub fn device_mode(mut self) -> Self {
+        self.device = true;
+        // A device login is only started where the provider offers it.
+        self.device_supported = Some(true);
+        self
+    }
+
+    pub fn with_browser_problem(mut self, problem: Option<String>) -> Self {
+        self.browser_problem = problem;
+        self
+    }
+
+    pub fn on_device_support(&mut self, supported: bool) {
+        self.device_supported = Some(supported);
+    }
+
+    /// The code to show; the countdown follows the code's lifetime.
+    pub fn on_device_prompt(&mut self, prompt: &DevicePrompt, now: Instant) {
+        self.device_code = Some(DeviceCode::new(prompt));
+        self.deadline = Some(now + Duration::from_secs(prompt.expires_in));
+        self.remaining_secs = Some(prompt.expires_in);
+    }
+
+    fn waiting_for_approval(&self) -> bool {
+        self.is_running() && self.device_code.is_some()
     }
 
     pub fn run_id(&self) -> u64 {
@@ -198,24 +245,53 @@ impl TestLoginScreen {
             }
             Action::Back => cx.commands.push(Command::CloseScreen),
             Action::CopyUrl => {
-                if let Some(open) = &self.open_url {
-                    cx.commands.push(Command::Copy(open.url.clone()));
+                let url = match (&self.open_url, &self.device_code) {
+                    (Some(open), _) => Some(open.url.clone()),
+                    (None, Some(code)) => Some(code.uri.clone()),
+                    (None, None) => None,
+                };
+                if let Some(url) = url {
+                    cx.commands.push(Command::Copy(url));
                     self.note = Some("Copied the URL to the terminal clipboard (OSC 52).".into());
                 }
             }
+            Action::DeviceLogin => self.ask_device_login(cx),
             Action::FocusPaste if self.waiting_for_redirect() => {
                 self.paste_focused = !self.paste_focused
             }
             Action::Submit if self.paste_focused => self.send_paste(),
-            Action::Retry if !self.is_running() => cx
-                .commands
-                .push(Command::StartLogin(Box::new(self.connector.clone()))),
+            Action::Retry if !self.is_running() => {
+                let connector = Box::new(self.connector.clone());
+                cx.commands.push(if self.device {
+                    Command::StartDeviceLogin(connector)
+                } else {
+                    Command::StartLogin(connector)
+                });
+            }
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
             Action::Down => self.scroll = self.scroll.saturating_add(1).min(100),
             Action::Help => cx.commands.push(Command::OpenHelp),
             Action::Quit => cx.commands.push(Command::Quit),
             _ => {}
         }
+    }
+
+    /// `d`: switch to (or rerun) a device login, unless the provider said it has none or
+    /// one is already waiting.
+    fn ask_device_login(&mut self, cx: &mut EventCx<'_>) {
+        if self.device && self.is_running() {
+            return;
+        }
+        if self.device_supported == Some(false) {
+            self.note = Some(
+                "This provider does not offer device login (no device_authorization_endpoint in its discovery document)."
+                    .into(),
+            );
+            return;
+        }
+        // Not known yet: try it; the login says plainly if the provider has none.
+        cx.commands
+            .push(Command::StartDeviceLogin(Box::new(self.connector.clone())));
     }
 
     fn areas(&self, area: Rect) -> (Rect, Rect, Rect) {
@@ -294,10 +370,23 @@ impl Draw for TestLoginScreen {
         let theme = cx.theme;
         let (header, body, paste) = self.areas(area);
         frame.render_widget(Paragraph::new(self.header_line(theme)), header);
+        if let Some(code) = self
+            .device_code
+            .as_ref()
+            .filter(|_| self.waiting_for_approval())
+        {
+            let mut below = vec![self.approval_line(theme), Line::raw("")];
+            below.extend(self.compact_step_lines(cx));
+            if let Some(note) = &self.note {
+                below.push(Line::styled(format!(" {note}"), theme.muted));
+            }
+            return code.draw(frame, body, below, theme);
+        }
         let mut lines = self.step_lines(cx, body.width);
         if self.waiting_for_redirect() {
             lines.extend(self.url_lines(theme));
         }
+        lines.extend(self.device_suggestion(cx));
         if let Some(outcome) = &self.outcome {
             lines.push(Line::raw(""));
             lines.extend(result_lines(outcome, theme));
@@ -327,7 +416,18 @@ impl TestLoginScreen {
             Some(_) => Span::styled("✗ failed", theme.error),
         };
         Line::from(vec![
-            Span::styled(format!(" Test login: {}", self.connector.name), theme.title),
+            Span::styled(
+                format!(
+                    " {}: {}",
+                    if self.device {
+                        "Device login"
+                    } else {
+                        "Test login"
+                    },
+                    self.connector.name
+                ),
+                theme.title,
+            ),
             Span::styled(
                 format!(" · {} · ", self.connector.auth_kind().label()),
                 theme.muted,
@@ -377,9 +477,79 @@ impl TestLoginScreen {
         lines
     }
 
+    /// Under the device code: the countdown and how to stop.
+    fn approval_line(&self, theme: &Theme) -> Line<'static> {
+        let countdown = self
+            .remaining_secs
+            .map(|s| format!("{} left", clock(s)))
+            .unwrap_or_default();
+        Line::from(vec![
+            Span::styled(" ", theme.muted),
+            Span::styled(countdown, theme.warning),
+            Span::raw(" · Esc cancels"),
+        ])
+    }
+
+    /// Steps beside the QR code: marks and names only, the details would not fit.
+    fn compact_step_lines(&self, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
+        let theme = cx.theme;
+        self.steps
+            .iter()
+            .map(|line| match line {
+                StepLine::Running(step) => Line::from(vec![
+                    Span::styled(format!(" {} ", spinner::frame(cx.tick)), theme.highlight),
+                    Span::raw(step.label()),
+                ]),
+                StepLine::Done(report) => {
+                    let (mark, style) = if report.ok {
+                        ("✓", theme.ok)
+                    } else {
+                        ("✗", theme.error)
+                    };
+                    Line::from(vec![
+                        Span::styled(format!(" {mark} "), style),
+                        Span::raw(report.step.label()),
+                    ])
+                }
+            })
+            .collect()
+    }
+
+    /// While a browser login runs where no browser can open, point at the device flow
+    /// (only when the provider offers it).
+    fn device_suggestion(&self, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
+        let offer = !self.device && self.is_running() && self.device_supported == Some(true);
+        let Some(why) = self.browser_problem.as_ref().filter(|_| offer) else {
+            return Vec::new();
+        };
+        // In the paste box letters are text: name the key that works from there.
+        let keys = cx.keymap.keys_for(Scope::TestLogin, Action::DeviceLogin);
+        let key = keys
+            .iter()
+            .find(|k| k.starts_with("Ctrl-") == self.paste_focused)
+            .or(keys.first())
+            .cloned()
+            .unwrap_or_default();
+        vec![
+            Line::raw(""),
+            Line::from(vec![
+                Span::styled(
+                    format!(" No browser can be opened here ({why}). Press "),
+                    cx.theme.label,
+                ),
+                Span::styled(key, cx.theme.key),
+                Span::styled(
+                    " to sign in with a device code on your phone instead.",
+                    cx.theme.label,
+                ),
+            ]),
+        ]
+    }
+
     fn running_detail(&self, step: Step) -> String {
         match (step, self.remaining_secs) {
             (Step::Browser | Step::Callback, Some(_)) => "   waiting for the redirect".into(),
+            (Step::DeviceApproval, Some(_)) => "   waiting for approval".into(),
             _ => String::new(),
         }
     }
