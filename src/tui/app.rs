@@ -592,9 +592,6 @@ where
         if ids.is_empty() {
             return;
         }
-        for id in &ids {
-            self.state.list.forget_token_state(id);
-        }
         let reads: Vec<_> = ids
             .into_iter()
             .map(|id| (id.clone(), self.engine.token_state(id)))

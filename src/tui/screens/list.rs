@@ -44,7 +44,8 @@ pub struct ListScreen {
     /// Select this connector once it appears (after a save or a duplicate).
     pending_select: Option<ConnectorId>,
     /// What the keyring holds for each connector, filled in by a task after each load;
-    /// a missing entry is still being read. `Err` says why it could not be read.
+    /// a missing entry is still being read. `Err` says why it could not be read. Old
+    /// entries stay until new ones arrive, so a reload does not make the column flicker.
     tokens: HashMap<ConnectorId, Result<TokenState, String>>,
 }
 
@@ -89,12 +90,6 @@ impl ListScreen {
     /// Token states read from the keyring (all after a load, one after a login or logout).
     pub fn set_token_states(&mut self, states: Vec<(ConnectorId, Result<TokenState, String>)>) {
         self.tokens.extend(states);
-    }
-
-    /// Forget a connector's token state until it is read again, so the list says it is
-    /// being checked instead of showing what was true before a login or logout.
-    pub fn forget_token_state(&mut self, id: &ConnectorId) {
-        self.tokens.remove(id);
     }
 
     pub fn connector_ids(&self) -> Vec<ConnectorId> {
@@ -705,6 +700,42 @@ mod tests {
         assert_eq!(window_start(0, 5, 5), 1);
         assert_eq!(window_start(4, 2, 5), 2);
         assert_eq!(window_start(4, 6, 5), 4);
+    }
+
+    #[test]
+    fn token_states_read_short_in_the_table_and_whole_in_the_detail() {
+        let now = time::macros::datetime!(2025-11-27 12:00 UTC);
+        let theme = Theme::monochrome();
+        let cell = |state: Option<Result<TokenState, String>>| {
+            token_cell(state.as_ref(), now, &theme).content.into_owned()
+        };
+        let sentence = |state: Option<Result<TokenState, String>>| {
+            token_sentence(state.as_ref(), now, "L", "t")
+        };
+        let until = |minutes| {
+            Some(Ok(TokenState::LoggedInUntil(
+                now + time::Duration::minutes(minutes),
+            )))
+        };
+        assert_eq!(cell(until(5)), "✓ 12:05");
+        assert_eq!(sentence(until(5)), "logged in until 12:05 UTC (L logs out)");
+        assert_eq!(cell(until(60 * 24)), "✓ 2025-11-28 12:00", "another day");
+        assert_eq!(cell(until(-1)), "expired", "it expired since it was read");
+        assert_eq!(cell(Some(Ok(TokenState::Refreshable))), "refreshable");
+        assert_eq!(cell(Some(Ok(TokenState::Expired))), "expired");
+        assert_eq!(
+            sentence(Some(Ok(TokenState::Expired))),
+            "expired: press t to log in again"
+        );
+        assert_eq!(cell(Some(Ok(TokenState::None))), "—");
+        assert_eq!(sentence(Some(Ok(TokenState::None))), "not logged in");
+        assert_eq!(cell(None), "…");
+        assert_eq!(sentence(None), "checking the keyring…");
+        assert_eq!(cell(Some(Err("locked".into()))), "? keyring");
+        assert_eq!(
+            sentence(Some(Err("locked".into()))),
+            "could not read the keyring: locked"
+        );
     }
 
     #[test]

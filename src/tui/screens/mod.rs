@@ -30,7 +30,7 @@ impl Screen {
     pub fn title(&self) -> String {
         match self {
             Screen::Wizard(w) => w.title(),
-            Screen::TestLogin(t) => format!("Test login: {}", t.connector().name),
+            Screen::TestLogin(t) => t.title(),
             Screen::Help(_) => "Help".into(),
         }
     }

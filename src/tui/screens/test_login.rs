@@ -120,6 +120,16 @@ impl TestLoginScreen {
         self
     }
 
+    /// "Test login: NAME" or "Device login: NAME", for the title bar and the header.
+    pub fn title(&self) -> String {
+        let kind = if self.device {
+            "Device login"
+        } else {
+            "Test login"
+        };
+        format!("{kind}: {}", self.connector.name)
+    }
+
     pub fn on_device_support(&mut self, supported: bool) {
         self.device_supported = Some(supported);
     }
@@ -416,18 +426,7 @@ impl TestLoginScreen {
             Some(_) => Span::styled("✗ failed", theme.error),
         };
         Line::from(vec![
-            Span::styled(
-                format!(
-                    " {}: {}",
-                    if self.device {
-                        "Device login"
-                    } else {
-                        "Test login"
-                    },
-                    self.connector.name
-                ),
-                theme.title,
-            ),
+            Span::styled(format!(" {}", self.title()), theme.title),
             Span::styled(
                 format!(" · {} · ", self.connector.auth_kind().label()),
                 theme.muted,
