@@ -8,6 +8,8 @@
 //! Every wait here is bounded in time and every process started here is killed on drop.
 #![allow(dead_code)]
 
+pub mod sandbox;
+
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};

@@ -1,0 +1,70 @@
+//! The README's "try it without IFS Cloud", as a new user does it: `ifs-connect sandbox --add`
+//! in one terminal, the TUI in another (a real terminal under tmux), `t` on each sandbox
+//! connector, sign in through a real headless Chromium, and see both logins pass.
+
+mod common;
+
+use std::time::Duration;
+
+use common::sandbox::SandboxProcess;
+use common::{Env, rig_required};
+use ifs_connect::core::store::Store;
+
+const SANDBOX_CONNECTORS: [&str; 2] = ["sandbox-openid", "sandbox-oauth2"];
+
+#[test]
+fn a_new_user_tests_both_sandbox_connectors_from_the_tui() {
+    rig_required();
+    let env = Env::new();
+    let log = env.path("browser.log");
+    // The sandbox's sign-in page is prefilled with demo/demo; the browser script types a
+    // password, so it must type the demo one.
+    let env = env
+        .with_browser_chromium(&log)
+        .with_env("BROWSER_PASSWORD", "demo");
+    let _sandbox = SandboxProcess::start(&env, &["--add"]);
+
+    let tmux = env.tmux(100, 30, &[]);
+    let step = Duration::from_secs(20);
+    let wait = |text: &str, timeout: Duration| {
+        tmux.wait_for(text, timeout)
+            .unwrap_or_else(|screen| panic!("waiting for {text:?}:\n{screen}"))
+    };
+    let list = wait("2 connectors", step);
+    for name in SANDBOX_CONNECTORS {
+        assert!(list.contains(name), "{list}");
+    }
+
+    let mut tested = Vec::new();
+    for (i, _) in SANDBOX_CONNECTORS.iter().enumerate() {
+        if i > 0 {
+            tmux.send_keys(&["Down"]);
+        }
+        tmux.send_text("t");
+        let result = wait("Login works", Duration::from_secs(90));
+        assert!(result.contains("✓ passed"), "{result}");
+        assert!(result.contains("API probe"), "{result}");
+        let name = SANDBOX_CONNECTORS
+            .into_iter()
+            .find(|n| result.contains(&format!("Test login: {n}")))
+            .unwrap_or_else(|| panic!("which connector was tested?\n{result}"));
+        tested.push(name);
+        tmux.send_keys(&["Escape"]);
+        wait("2 connectors", step);
+    }
+    tested.sort_unstable();
+    let mut expected = SANDBOX_CONNECTORS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(tested, expected, "each sandbox connector was tested once");
+
+    tmux.send_text("q");
+    assert_eq!(tmux.wait_exit(step), Ok(0));
+
+    // The list remembers both results.
+    let config = Store::new(&env.config_dir).load().unwrap();
+    for name in SANDBOX_CONNECTORS {
+        let connector = config.find(name).expect("saved by sandbox --add");
+        let last = connector.last_test.as_ref().expect("a recorded test");
+        assert!(last.ok, "{name}: {}", last.summary);
+    }
+}
