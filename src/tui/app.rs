@@ -286,9 +286,16 @@ where
             screen.handle(&input, &mut cx);
         } else {
             self.state.list.handle(&input, &mut cx);
+            // Scrolling or filtering may bring rows whose token state was never read.
+            self.load_visible_token_states();
         }
         self.dirty = true;
         Ok(())
+    }
+
+    fn load_visible_token_states(&mut self) {
+        let ids = self.state.list.token_states_to_read();
+        self.load_token_states(ids);
     }
 
     fn quit(&mut self) {
@@ -609,7 +616,7 @@ where
         match message {
             Message::ConfigLoaded(Ok(config)) => {
                 self.state.list.set_config(config);
-                self.load_token_states(self.state.list.connector_ids());
+                self.load_visible_token_states();
             }
             Message::TokenStates(states) => self.state.list.set_token_states(states),
             Message::LoggedOut { id, name, result } => {

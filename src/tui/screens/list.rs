@@ -2,7 +2,7 @@
 //! selected one. Only the rows in view are built each frame, so ten thousand connectors
 //! draw as fast as ten.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{MouseButton, MouseEventKind};
@@ -47,7 +47,14 @@ pub struct ListScreen {
     /// a missing entry is still being read. `Err` says why it could not be read. Old
     /// entries stay until new ones arrive, so a reload does not make the column flicker.
     tokens: HashMap<ConnectorId, Result<TokenState, String>>,
+    /// Connectors whose token state was asked for since the last load. Each read is a
+    /// keyring round trip, so only rows near the view are read, never all ten thousand.
+    requested: HashSet<ConnectorId>,
 }
+
+/// How many rows from the first one in view get their token state read: more than any
+/// terminal shows, so scrolling a page finds its states already there.
+pub const TOKEN_STATE_WINDOW: usize = 128;
 
 impl Default for ListScreen {
     fn default() -> Self {
@@ -63,6 +70,7 @@ impl Default for ListScreen {
             offset: 0,
             pending_select: None,
             tokens: HashMap::new(),
+            requested: HashSet::new(),
         }
     }
 }
@@ -84,6 +92,8 @@ impl ListScreen {
         self.connectors = config.connectors;
         self.groups = config.agent_groups;
         self.load = Load::Loaded;
+        // A reload may follow a login elsewhere: read the states again (old ones stay shown).
+        self.requested.clear();
         self.refilter_keeping(keep);
     }
 
@@ -92,8 +102,19 @@ impl ListScreen {
         self.tokens.extend(states);
     }
 
-    pub fn connector_ids(&self) -> Vec<ConnectorId> {
-        self.connectors.iter().map(|c| c.id.clone()).collect()
+    /// The connectors in and just below the view whose token state has not been asked for
+    /// yet, now marked as asked.
+    pub fn token_states_to_read(&mut self) -> Vec<ConnectorId> {
+        let end = (self.offset + TOKEN_STATE_WINDOW).min(self.visible.len());
+        let start = self.offset.min(end);
+        let mut ids = Vec::new();
+        for index in &self.visible[start..end] {
+            let id = &self.connectors[*index].id;
+            if self.requested.insert(id.clone()) {
+                ids.push(id.clone());
+            }
+        }
+        ids
     }
 
     pub fn set_load_failed(&mut self, message: String) {
@@ -671,6 +692,33 @@ mod tests {
             connectors,
             ..Config::default()
         }
+    }
+
+    #[test]
+    fn token_states_are_read_only_near_the_view() {
+        let names: Vec<String> = (0..10_000).map(|i| format!("c{i:05}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut list = ListScreen::default();
+        list.set_config(config(&names));
+
+        let first = list.token_states_to_read();
+        assert_eq!(first.len(), TOKEN_STATE_WINDOW);
+        assert_eq!(first[0], ConnectorId::from("c00000"));
+        assert!(
+            list.token_states_to_read().is_empty(),
+            "nothing is read twice"
+        );
+
+        list.move_selection(5_000, 20);
+        let after_scroll = list.token_states_to_read();
+        assert!(!after_scroll.is_empty() && after_scroll.len() <= TOKEN_STATE_WINDOW);
+        assert!(after_scroll.contains(&ConnectorId::from("c05000")));
+
+        list.set_config(config(&names));
+        assert!(
+            !list.token_states_to_read().is_empty(),
+            "a reload reads the states in view again"
+        );
     }
 
     #[test]
