@@ -3,7 +3,7 @@
 //! Progress goes to stderr while the engine runs (the URL on a line of its own, so it can be
 //! copied as-is); the report goes to stdout at the end, as text or as one JSON object.
 
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -252,20 +252,29 @@ fn print_report(connector: &Connector, outcome: &LoginOutcome, json: bool) {
     let text = if json {
         serde_json::to_string(outcome).expect("the outcome serialises")
     } else {
-        human_report(connector, outcome)
+        // On one terminal the steps were just shown live on stderr; repeating them would
+        // push the result off the screen. Redirected, the report keeps them.
+        let shown_live = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        human_report(connector, outcome, !shown_live)
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
     let _ = out.flush();
 }
 
-pub(super) fn human_report(connector: &Connector, outcome: &LoginOutcome) -> String {
+pub(super) fn human_report(
+    connector: &Connector,
+    outcome: &LoginOutcome,
+    with_steps: bool,
+) -> String {
     let mut lines = vec![format!(
         "Test login for '{}': {}",
         connector.name,
         if outcome.ok { "OK" } else { "FAILED" }
     )];
-    lines.extend(outcome.steps.iter().map(step_line));
+    if with_steps {
+        lines.extend(outcome.steps.iter().map(step_line));
+    }
     if let Some(claims) = &outcome.claims {
         lines.push(String::new());
         lines.extend(claim_lines(claims));

@@ -94,7 +94,8 @@ async fn login_interactively(
         eprintln!("Logged in.");
         return Ok(());
     }
-    eprintln!("{}", human_report(connector, &outcome));
+    // run_engine showed every step on stderr as it happened; only the verdict is new.
+    eprintln!("{}", human_report(connector, &outcome, false));
     Err(Failure::other(format!(
         "the login failed, so there is no token: ifs-connect login {} shows the details",
         connector.name
