@@ -965,11 +965,11 @@ fn a_fixed_port_in_use_is_a_clear_error() {
     );
 }
 
-#[test]
-fn the_instructions_give_the_wizard_values_and_the_secret_stays_off_disk() {
-    rig_required();
-    let env = Env::new();
-    let mut cmd = env.cmd(&["sandbox"]);
+/// Start `ifs-connect sandbox ARGS`, read its instructions (bounded), stop it with Ctrl-C.
+fn sandbox_instructions(env: &Env, extra: &[&str]) -> String {
+    let mut args = vec!["sandbox"];
+    args.extend_from_slice(extra);
+    let mut cmd = env.cmd(&args);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
@@ -999,6 +999,35 @@ fn the_instructions_give_the_wizard_values_and_the_secret_stays_off_disk() {
             }
         }
     }
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let mut status = None;
+    for _ in 0..750 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    text
+}
+
+#[test]
+fn the_instructions_give_the_wizard_values_and_the_secret_stays_off_disk() {
+    rig_required();
+    let env = Env::new();
+    let hidden = sandbox_instructions(&env, &[]);
+    let line = hidden
+        .lines()
+        .find(|l| l.trim().starts_with("Client Secret"))
+        .unwrap_or_else(|| panic!("no Client Secret line:\n{hidden}"));
+    assert!(line.contains("hidden: run with --show-secret"), "{line}");
+
+    let text = sandbox_instructions(&env, &["--show-secret"]);
     let base = text
         .split_whitespace()
         .find(|w| w.starts_with("http://127.0.0.1:"))
@@ -1022,20 +1051,6 @@ fn the_instructions_give_the_wizard_values_and_the_secret_stays_off_disk() {
         .unwrap()
         .to_owned();
     assert!(secret.len() >= 43, "{secret}");
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let mut status = None;
-    for _ in 0..750 {
-        status = child.try_wait().unwrap();
-        if status.is_some() {
-            break;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(status.is_some_and(|s| s.success()), "{status:?}");
     let log = std::fs::read_to_string(env.data_dir().join("ifs-connect.log")).unwrap();
     assert!(log.contains("sandbox ready"), "{log}");
     assert!(

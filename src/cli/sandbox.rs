@@ -34,6 +34,9 @@ pub struct SandboxArgs {
     /// Print one JSON line with the sandbox's values when it is ready, instead of the instructions
     #[arg(long)]
     pub json: bool,
+    /// Show the confidential client's secret in the instructions, to type it into the wizard
+    #[arg(long)]
+    pub show_secret: bool,
     /// Access and ID token lifetime in seconds (for tests of expiry)
     #[arg(long, hide = true, default_value_t = 300, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -70,7 +73,7 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     if args.json {
         print_json(&sandbox, &saved, ready_ms);
     } else {
-        print_instructions(&sandbox, &saved);
+        print_instructions(&sandbox, &saved, args.show_secret);
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
@@ -217,7 +220,9 @@ fn print_json(sandbox: &Sandbox, saved: &[String], ready_ms: u64) {
     print_and_flush(&format!("{line}\n"));
 }
 
-fn print_instructions(sandbox: &Sandbox, saved: &[String]) {
+/// Secrets stay off the screen unless asked for: `--add` puts the demo secret straight into
+/// the keyring, and only typing it into the wizard by hand needs to see it.
+fn print_instructions(sandbox: &Sandbox, saved: &[String], show_secret: bool) {
     let secret: &SecretString = sandbox.client_secret();
     let mut text = format!(
         "IFS Cloud sandbox running at {base} (Ctrl-C stops it; it forgets everything then)\n\
@@ -233,7 +238,7 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String]) {
          \x20   Authorization Endpoint  {auth}\n\
          \x20   Token Endpoint          {token}\n\
          \x20   Client ID               {confidential}\n\
-         \x20   Client Secret           {secret}   (new every run, shown only here)\n\n",
+         \x20   Client Secret           {secret}\n\n",
         base = sandbox.base_url(),
         redirect = DEFAULT_REDIRECT_URI,
         issuer = sandbox.issuer(),
@@ -242,7 +247,14 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String]) {
         auth = sandbox.endpoint("auth"),
         token = sandbox.endpoint("token"),
         confidential = CONFIDENTIAL_CLIENT_ID,
-        secret = secret.expose_secret(),
+        secret = if show_secret {
+            format!(
+                "{}   (new every run, shown only here)",
+                secret.expose_secret()
+            )
+        } else {
+            "hidden: run with --show-secret to type it in, or use --add (keyring)".to_owned()
+        },
     );
     if saved.is_empty() {
         text.push_str(
