@@ -3,7 +3,10 @@
 //! endpoint, ...): a provider that is down, slow, answers HTML where JSON belongs, fails with
 //! a 500, or drops the connection mid-answer, at discovery, JWKS, token and userinfo. Each
 //! ends the login with the step's kind and a message that names the endpoint's URL. Also the
-//! loopback listener under 10,000 junk requests while a real login completes.
+//! loopback listener under 10,000 junk requests while a real login completes, and the
+//! Secret Service vanishing between the start of `add` and its save (a private bus and
+//! keyring that the test kills): a clear error, nothing saved. SIGKILL during saves and two
+//! processes saving at once are in tests/store_robustness.rs.
 //!
 //! The faulty endpoints are a raw TCP server on 127.0.0.1 in this process. For the later
 //! steps the real provider (tests/support/provider.mjs) does discovery and the sign-in, its
@@ -404,4 +407,169 @@ fn listener_port(url: &str) -> u16 {
         .1
         .into_owned();
     url::Url::parse(&redirect).unwrap().port().unwrap()
+}
+
+// ---- the keyring vanishing between start and save -------------------------------------------------
+
+/// A session bus and an unlocked GNOME keyring of this test's own, both children of the test,
+/// so the test can take them away.
+struct PrivateKeyring {
+    bus: std::process::Child,
+    keyring: std::process::Child,
+    address: String,
+}
+
+impl PrivateKeyring {
+    fn start(home: &Path) -> PrivateKeyring {
+        use std::io::{BufRead, BufReader, Write};
+        use std::process::{Command, Stdio};
+        for dir in ["data", "config", "runtime"] {
+            std::fs::create_dir_all(home.join(dir)).unwrap();
+        }
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_owned();
+        assert!(!address.is_empty(), "dbus-daemon printed its address");
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_RUNTIME_DIR", home.join("runtime"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon");
+        let mut stdin = keyring.stdin.take().unwrap();
+        stdin.write_all(b"faults-test-keyring").unwrap();
+        drop(stdin);
+        PrivateKeyring {
+            bus,
+            keyring,
+            address,
+        }
+    }
+
+    /// Take the Secret Service away: the keyring daemon and the bus it was on.
+    fn vanish(&mut self) {
+        let _ = self.keyring.kill();
+        let _ = self.keyring.wait();
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
+
+impl Drop for PrivateKeyring {
+    fn drop(&mut self) {
+        self.vanish();
+    }
+}
+
+#[test]
+fn the_keyring_vanishing_before_the_save_is_a_clear_error_and_nothing_is_saved() {
+    use std::io::Write;
+    use std::process::Stdio;
+    common::rig_required();
+    let env = common::Env::new();
+    let home = tempfile::tempdir().unwrap();
+    let mut keyring = PrivateKeyring::start(home.path());
+    // Give the keyring a moment to claim its name on the bus (bounded).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let probe = std::process::Command::new("secret-tool")
+            .args(["search", "service", "faults-probe"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if probe.is_ok_and(|s| s.success() || s.code() == Some(1)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let secret = "vanishing-secret-0123456789";
+    let oauth2 = |name: &'static str| {
+        [
+            "add",
+            "--name",
+            name,
+            "--base-url",
+            "https://ifs.example.com",
+            "--auth",
+            "oauth2",
+            "--authorization-endpoint",
+            "https://ifs.example.com/auth/realms/p/protocol/openid-connect/auth",
+            "--token-endpoint",
+            "https://ifs.example.com/auth/realms/p/protocol/openid-connect/token",
+            "--client-id",
+            "confidential",
+            "--client-secret-stdin",
+        ]
+    };
+    // Control: with the keyring there, the same kind of save works.
+    let mut control = env.cmd(&oauth2("present"));
+    control.env("DBUS_SESSION_BUS_ADDRESS", &keyring.address);
+    let out = common::run_bounded(
+        &mut control,
+        Some("present-secret\n"),
+        Duration::from_secs(60),
+        true,
+    )
+    .expect("add with the keyring present");
+    assert!(
+        out.status.success(),
+        "control add: {}",
+        common::describe(&out)
+    );
+    let mut add = env.cmd(&oauth2("vanish"));
+    add.env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = add.spawn().expect("ifs-connect add");
+    // The program is up and waiting for the secret; now the Secret Service goes away.
+    std::thread::sleep(Duration::from_millis(300));
+    keyring.vanish();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{secret}\n").as_bytes()).unwrap();
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("add did not finish within 60 s after the keyring vanished");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "add must fail: {stdout} {stderr}");
+    eprintln!("add after the keyring vanished said: {stderr}");
+    let said = stderr.to_lowercase();
+    assert!(
+        said.contains("keyring") || said.contains("secret service") || said.contains("secret"),
+        "the error says the keyring is the problem: {stderr}"
+    );
+    assert!(
+        !stdout.contains(secret) && !stderr.contains(secret),
+        "the secret is never printed"
+    );
+    let config = std::fs::read_to_string(env.config_file()).unwrap_or_default();
+    assert!(config.contains("present"), "the control connector is there");
+    assert!(
+        !config.contains("vanish"),
+        "nothing was saved when the secret could not be: {config}"
+    );
 }
