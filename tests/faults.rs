@@ -325,25 +325,32 @@ fn the_listener_survives_10000_junk_requests_while_a_real_login_completes() {
             }
         };
         let port = listener_port(&url);
-        // Four hammers, 2,500 junk requests each, while the browser signs in.
+        // Four hammers, 2,500 junk requests each; the real sign-in starts once half of them
+        // have been answered, so it completes while the other half keeps coming.
         let sent = Arc::new(AtomicUsize::new(0));
+        let answered = Arc::new(AtomicUsize::new(0));
         let hammers: Vec<_> = (0..4)
             .map(|h| {
-                let sent = Arc::clone(&sent);
+                let (sent, answered) = (Arc::clone(&sent), Arc::clone(&answered));
                 tokio::spawn(async move {
                     let deadline = Instant::now() + Duration::from_secs(60);
                     for i in 0..2_500usize {
                         if Instant::now() > deadline {
                             break;
                         }
-                        junk(port, h * 2_500 + i).await;
+                        if junk(port, h * 2_500 + i).await {
+                            answered.fetch_add(1, Ordering::Relaxed);
+                        }
                         sent.fetch_add(1, Ordering::Relaxed);
                     }
                 })
             })
             .collect();
-        // Let the hammering start, then sign in for real in the middle of it.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while sent.load(Ordering::Relaxed) < 5_000 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let answered_before = answered.load(Ordering::Relaxed);
         let browser = tokio::task::spawn_blocking(move || {
             common::run_browser(BrowserKind::Fetch, &url, &log, &[])
         });
@@ -356,10 +363,19 @@ fn the_listener_survives_10000_junk_requests_while_a_real_login_completes() {
             .await
             .expect("the login ends")
             .unwrap();
-        (outcome, result, sent.load(Ordering::Relaxed))
+        (
+            outcome,
+            result,
+            sent.load(Ordering::Relaxed),
+            answered_before,
+        )
     });
-    let (outcome, browser, sent) = outcome;
+    let (outcome, browser, sent, answered_before) = outcome;
     assert_eq!(sent, 10_000, "every junk request was sent");
+    assert!(
+        answered_before >= 5_000,
+        "the listener answered the first 5,000 junk requests before the sign-in: {answered_before}"
+    );
     assert!(
         outcome.ok,
         "the login completed despite the junk: {:?}; browser: {browser}",
@@ -367,16 +383,17 @@ fn the_listener_survives_10000_junk_requests_while_a_real_login_completes() {
     );
 }
 
-/// One junk request of a few kinds, answer read (bounded) and dropped. The listener may
-/// also close early or refuse while it is busy; all that matters is that it keeps working.
-async fn junk(port: u16, i: usize) {
+/// One junk request of a few kinds, answer read (bounded) and dropped; whether the listener
+/// answered (connected, and sent something back or closed cleanly). After the login ends the
+/// listener is gone and the rest are refused, which is fine.
+async fn junk(port: u16, i: usize) -> bool {
     let Ok(Ok(mut stream)) = tokio::time::timeout(
         Duration::from_secs(2),
         TcpStream::connect(("127.0.0.1", port)),
     )
     .await
     else {
-        return;
+        return false;
     };
     let request: Vec<u8> = match i % 5 {
         0 => format!("GET /callback?state=forged{i}&code=junk HTTP/1.1\r\nHost: x\r\n\r\n").into(),
@@ -388,14 +405,17 @@ async fn junk(port: u16, i: usize) {
     let _ = stream.write_all(&request).await;
     let _ = stream.shutdown().await;
     let mut sink = [0u8; 1024];
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while let Ok(n) = stream.read(&mut sink).await {
-            if n == 0 {
-                break;
+    tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match stream.read(&mut sink).await {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
             }
         }
     })
-    .await;
+    .await
+    .unwrap_or(false)
 }
 
 fn listener_port(url: &str) -> u16 {
