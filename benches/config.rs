@@ -22,6 +22,11 @@ fn config(c: &mut Criterion) {
     group.bench_function("load_10000", |b| {
         b.iter(|| store.load().expect("load"));
     });
+    // Where load's time goes: the TOML parse alone (no serde mapping onto Config).
+    let text = std::fs::read_to_string(store.path()).expect("read");
+    group.bench_function("toml_parse_only_10000", |b| {
+        b.iter(|| text.parse::<toml::Table>().expect("parse"));
+    });
     group.bench_function("save_10000", |b| {
         b.iter(|| {
             let lock = store.lock().expect("lock");
