@@ -39,6 +39,7 @@ impl Tui {
             engine: Arc::new(engine),
             clipboard: Box::new(MemoryClipboard::default()),
             clock: time::OffsetDateTime::now_utc,
+            first_frame_log: None,
         };
         let (keys, input) = unbounded();
         let terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();

@@ -44,6 +44,8 @@ pub struct AppOptions {
     pub engine: Arc<dyn Engine>,
     pub clipboard: Box<dyn Clipboard>,
     pub clock: Clock,
+    /// Where to note when the first full list frame was flushed (benchmarks only).
+    pub first_frame_log: Option<std::path::PathBuf>,
 }
 
 impl AppOptions {
@@ -55,6 +57,8 @@ impl AppOptions {
             engine: Arc::new(CoreEngine::new(secrets, LoginOptions::default())?),
             clipboard: Box::new(Osc52Terminal),
             clock: OffsetDateTime::now_utc,
+            first_frame_log: std::env::var_os(crate::tui::bench_support::FIRST_FRAME_LOG)
+                .map(Into::into),
         })
     }
 }
@@ -76,6 +80,8 @@ pub struct App<B: Backend, S> {
     engine: Arc<dyn Engine>,
     clipboard: Box<dyn Clipboard>,
     clock: Clock,
+    /// Taken (so written once) when the first frame with the list loaded is flushed.
+    first_frame_log: Option<std::path::PathBuf>,
     messages: MessageSender,
     inbox: UnboundedReceiver<Message>,
     commands: Commands,
@@ -104,6 +110,7 @@ where
             engine: options.engine,
             clipboard: options.clipboard,
             clock: options.clock,
+            first_frame_log: options.first_frame_log,
             messages,
             inbox,
             commands: Commands::default(),
@@ -214,7 +221,11 @@ where
         self.terminal
             .draw(|frame| view::render(state, keymap, theme, frame))?;
         self.dirty = false;
-        crate::tui::bench_support::frame_flushed(!self.state.list.is_loading());
+        if !self.state.list.is_loading()
+            && let Some(path) = self.first_frame_log.take()
+        {
+            crate::tui::bench_support::note_first_frame(&path);
+        }
         Ok(())
     }
 

@@ -2,7 +2,6 @@
 //! first-frame timestamp. Not part of the interface; nothing in the program depends on it.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ratatui::Terminal;
@@ -22,17 +21,9 @@ use crate::tui::view;
 /// of the list (connectors loaded) has been flushed: microseconds since the Unix epoch.
 pub const FIRST_FRAME_LOG: &str = "IFS_CONNECT_FIRST_FRAME_LOG";
 
-static FIRST_FRAME_DONE: AtomicBool = AtomicBool::new(false);
-
-/// Called by the app after every flushed frame; writes at most once per process.
-pub(crate) fn frame_flushed(list_loaded: bool) {
-    if !list_loaded || FIRST_FRAME_DONE.load(Ordering::Relaxed) {
-        return;
-    }
-    FIRST_FRAME_DONE.store(true, Ordering::Relaxed);
-    let Some(path) = std::env::var_os(FIRST_FRAME_LOG) else {
-        return;
-    };
+/// Append the time the first full frame was flushed: microseconds since the Unix epoch (the
+/// benchmark notes the time just before exec and takes the difference).
+pub(crate) fn note_first_frame(path: &std::path::Path) {
     let micros = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros());

@@ -479,6 +479,7 @@ impl Harness {
             engine: engine.clone(),
             clipboard: Box::new(clipboard.clone()),
             clock: fixed_now,
+            first_frame_log: None,
         };
         let (keys, input) = unbounded();
         let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
