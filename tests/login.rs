@@ -71,13 +71,6 @@ fn add_oauth2(
     assert!(out.status.success(), "add: {}", describe(&out));
 }
 
-fn connector_id(env: &Env, name: &str) -> String {
-    let out = env.run(&["show", name, "--json"], None);
-    assert!(out.status.success(), "show: {}", describe(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["id"].as_str().unwrap().to_owned()
-}
-
 fn json_outcome(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", describe(out)))
@@ -126,23 +119,6 @@ fn query_param(url: &str, key: &str) -> Option<String> {
         .query_pairs()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
-}
-
-/// Nothing secret in the config dir, the data dir (log file), stdout or stderr.
-fn assert_nowhere(env: &Env, out: &std::process::Output, what: &str, value: &str) {
-    assert!(value.len() >= 8, "{what} is too short to search for");
-    for dir in [env.config_dir(), env.data_dir()] {
-        let found = files_containing(dir, value);
-        assert!(found.is_empty(), "the {what} is in {found:?}");
-    }
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains(value),
-        "the {what} is on stdout"
-    );
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains(value),
-        "the {what} is on stderr"
-    );
 }
 
 /// The program running in the background, its output collected as it comes. Killed (with its
@@ -434,8 +410,8 @@ fn chromium_login_with_a_public_client_succeeds_and_leaves_no_secret_behind() {
     // The refresh token is in the keyring, and neither it nor the code is anywhere else.
     let id = connector_id(&env, "prod");
     let refresh = secret_tool_lookup(&format!("{id}/refresh_token")).expect("refresh token");
-    assert_nowhere(&env, &out, "refresh token", &refresh);
-    assert_nowhere(&env, &out, "authorization code", &code);
+    assert_secret_nowhere(&env, &out, "refresh token", &refresh);
+    assert_secret_nowhere(&env, &out, "authorization code", &code);
     let log_file = std::fs::read_to_string(env.data_dir().join("ifs-connect.log")).unwrap();
     assert!(log_file.contains("test login finished"), "{log_file}");
     assert_port_free(listener_port(&outcome));
@@ -485,11 +461,11 @@ fn confidential_oauth2_client_uses_basic_auth_with_the_secret_from_the_keyring()
 
     let id = connector_id(&env, "conf");
     let refresh = secret_tool_lookup(&format!("{id}/refresh_token")).expect("refresh token");
-    assert_nowhere(&env, &out, "client secret", DEFAULT_CLIENT_SECRET);
-    assert_nowhere(&env, &out, "refresh token", &refresh);
+    assert_secret_nowhere(&env, &out, "client secret", DEFAULT_CLIENT_SECRET);
+    assert_secret_nowhere(&env, &out, "refresh token", &refresh);
     let page = env.browser_result().unwrap();
     let code = query_param(page["final_url"].as_str().unwrap(), "code").unwrap();
-    assert_nowhere(&env, &out, "authorization code", &code);
+    assert_secret_nowhere(&env, &out, "authorization code", &code);
 }
 
 #[test]
@@ -524,7 +500,7 @@ fn confidential_client_uses_post_when_the_provider_only_offers_post() {
             .contains("client_secret_post")
     );
     assert_eq!(provider.stats()["token_auth"]["post"], 1);
-    assert_nowhere(&env, &out, "client secret", DEFAULT_CLIENT_SECRET);
+    assert_secret_nowhere(&env, &out, "client secret", DEFAULT_CLIENT_SECRET);
 }
 
 #[test]

@@ -209,21 +209,6 @@ fn login_json(env: &Env, name: &str) -> (Value, std::process::Output, Duration) 
     (outcome, out, took)
 }
 
-fn assert_secret_nowhere(env: &Env, out: &std::process::Output, what: &str, value: &str) {
-    for dir in [env.config_dir(), env.data_dir()] {
-        let found = files_containing(dir, value);
-        assert!(found.is_empty(), "the {what} is in {found:?}");
-    }
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains(value),
-        "the {what} is on stdout"
-    );
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains(value),
-        "the {what} is on stderr"
-    );
-}
-
 /// The fetch browser signs in with the sandbox's password (its default is another one).
 fn env_with_fetch_browser() -> Env {
     let env = Env::new();

@@ -54,13 +54,6 @@ fn add_openid(env: &Env, provider: &Provider, name: &str, client_id: &str, secre
     assert!(out.status.success(), "add: {}", describe(&out));
 }
 
-fn connector_id(env: &Env, name: &str) -> String {
-    let out = env.run(&["show", name, "--json"], None);
-    assert!(out.status.success(), "show: {}", describe(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["id"].as_str().unwrap().to_owned()
-}
-
 /// A sandbox with the fetch browser and one connector `name` that has logged in once.
 fn logged_in(provider: &Provider, name: &str, client_id: &str, secret: Option<&str>) -> Env {
     let env = Env::new();

@@ -880,6 +880,31 @@ impl Env {
     }
 }
 
+/// The stable id of connector `name`, from `show --json`.
+pub fn connector_id(env: &Env, name: &str) -> String {
+    let out = env.run(&["show", name, "--json"], None);
+    assert!(out.status.success(), "show: {}", describe(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// Nothing secret in the config dir, the data dir (log file), stdout or stderr.
+pub fn assert_secret_nowhere(env: &Env, out: &Output, what: &str, value: &str) {
+    assert!(value.len() >= 8, "the {what} is too short to search for");
+    for dir in [env.config_dir(), env.data_dir()] {
+        let found = files_containing(dir, value);
+        assert!(found.is_empty(), "the {what} is in {found:?}");
+    }
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(value),
+        "the {what} is on stdout"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(value),
+        "the {what} is on stderr"
+    );
+}
+
 /// Every file under `dir` (recursively, symlinks not followed) whose bytes contain `needle`:
 /// for "no secret ever lands on disk" checks.
 pub fn files_containing(dir: impl AsRef<Path>, needle: &str) -> Vec<PathBuf> {
