@@ -195,6 +195,7 @@ where
 
     async fn settle_with(&mut self, wait_for_tasks: bool) -> anyhow::Result<()> {
         self.start();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while self.running {
             let wake = if let Ok(message) = self.inbox.try_recv() {
                 Wake::Message(message)
@@ -204,9 +205,14 @@ where
                     None => break,
                 }
             } else if wait_for_tasks && self.messages.in_flight() > 0 {
-                match tokio::time::timeout(Duration::from_secs(20), self.inbox.recv()).await {
+                // A task sends its message and only then counts itself done, so the message
+                // may already have been handled while the count still says 1: wait briefly
+                // and look at both again rather than for a message that is not coming.
+                match tokio::time::timeout(Duration::from_millis(10), self.inbox.recv()).await {
                     Ok(Some(message)) => Wake::Message(message),
-                    _ => anyhow::bail!("a background task did not finish within 20 s"),
+                    Ok(None) => break,
+                    Err(_) if tokio::time::Instant::now() < deadline => continue,
+                    Err(_) => anyhow::bail!("a background task did not finish within 20 s"),
                 }
             } else {
                 break;
