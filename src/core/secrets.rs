@@ -13,6 +13,16 @@ use super::connector::ConnectorId;
 
 pub const KEYRING_SERVICE: &str = "ifs-connect";
 
+// Without a native store keyring 3 would silently keep secrets in memory only; refuse to build.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "macos",
+    windows
+)))]
+compile_error!("ifs-connect has no OS keyring store for this platform; add one in Cargo.toml");
+
 /// What a keyring entry holds for a connector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SecretKind {
