@@ -326,14 +326,7 @@ impl Engine for FakeEngine {
             if wait {
                 tokio::select! {
                     Some(url) = pasted_rx.recv() => pasted.lock().unwrap().push(url),
-                    () = cancel.cancelled() => {
-                        cancelled.store(true, Ordering::SeqCst);
-                        return LoginOutcome {
-                            ok: false,
-                            error: Some(LoginError::new(ErrorKind::Cancelled, "cancelled")),
-                            ..LoginOutcome::default()
-                        };
-                    }
+                    () = cancel.cancelled() => return cancelled_outcome(&cancelled),
                 }
             }
             outcome
@@ -368,14 +361,7 @@ impl Engine for FakeEngine {
             if wait {
                 tokio::select! {
                     () = approve.notified() => {}
-                    () = run.cancel.cancelled() => {
-                        cancelled.store(true, Ordering::SeqCst);
-                        return LoginOutcome {
-                            ok: false,
-                            error: Some(LoginError::new(ErrorKind::Cancelled, "cancelled")),
-                            ..LoginOutcome::default()
-                        };
-                    }
+                    () = run.cancel.cancelled() => return cancelled_outcome(&cancelled),
                 }
             }
             outcome
@@ -625,4 +611,14 @@ pub fn seed_connectors(context: &Context) {
     );
     dev.base_url = "https://dev.ifs.example.com".into();
     ws.save(dev, SecretChange::Keep).unwrap();
+}
+
+/// What the scripted engine answers when a login is cancelled; it notes that it was.
+fn cancelled_outcome(cancelled: &AtomicBool) -> LoginOutcome {
+    cancelled.store(true, Ordering::SeqCst);
+    LoginOutcome {
+        ok: false,
+        error: Some(LoginError::new(ErrorKind::Cancelled, "cancelled")),
+        ..LoginOutcome::default()
+    }
 }
