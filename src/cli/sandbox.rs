@@ -68,6 +68,10 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     } else {
         Vec::new()
     };
+    // The signal handlers are installed before the ready line is printed: a harness that
+    // sends Ctrl-C as soon as it reads that line must get a clean stop, not the default kill.
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(stop_signals(), shutdown.clone()));
     let ready_ms = started.elapsed().as_millis() as u64;
     tracing::info!(ready_ms, port = sandbox.port(), "sandbox ready");
     if args.json {
@@ -75,8 +79,6 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     } else {
         print_instructions(&sandbox, &saved, args.show_secret);
     }
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
     sandbox.serve(shutdown).await.map_err(Failure::other)?;
     if !args.json {
         eprintln!("Sandbox stopped.");
@@ -85,25 +87,55 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     Ok(ExitCode::SUCCESS)
 }
 
+/// Ctrl-C and TERM, registered with the OS at once (not on first poll).
+#[cfg(unix)]
+struct StopSignals {
+    interrupt: std::io::Result<tokio::signal::unix::Signal>,
+    terminate: std::io::Result<tokio::signal::unix::Signal>,
+}
+
+#[cfg(unix)]
+fn stop_signals() -> StopSignals {
+    use tokio::signal::unix::{SignalKind, signal};
+    StopSignals {
+        interrupt: signal(SignalKind::interrupt()),
+        terminate: signal(SignalKind::terminate()),
+    }
+}
+
+#[cfg(not(unix))]
+struct StopSignals;
+
+#[cfg(not(unix))]
+fn stop_signals() -> StopSignals {
+    StopSignals
+}
+
 /// Ctrl-C, or a TERM from a test harness or a service manager, stops the sandbox cleanly.
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    result = tokio::signal::ctrl_c() => log_signal_error(result),
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!("cannot watch for TERM: {e}");
-                log_signal_error(tokio::signal::ctrl_c().await);
+#[cfg(unix)]
+async fn cancel_on_signal(signals: StopSignals, shutdown: CancellationToken) {
+    let StopSignals {
+        interrupt,
+        terminate,
+    } = signals;
+    match (interrupt, terminate) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
             }
         }
+        (Ok(mut int), Err(e)) => {
+            tracing::warn!("cannot watch for TERM: {e}");
+            int.recv().await;
+        }
+        (Err(e), _) => log_signal_error(Err(e)),
     }
-    #[cfg(not(unix))]
+    shutdown.cancel();
+}
+
+#[cfg(not(unix))]
+async fn cancel_on_signal(_signals: StopSignals, shutdown: CancellationToken) {
     log_signal_error(tokio::signal::ctrl_c().await);
     shutdown.cancel();
 }
