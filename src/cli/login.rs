@@ -332,6 +332,11 @@ fn claim_lines(claims: &Claims) -> Vec<String> {
                 "not verified: no JWKS known (token taken straight from the token endpoint over TLS)"
                     .into()
             }
+            SignatureStatus::NotVerifiedAccessToken => {
+                "not verified by ifs-connect: the access token's claims are shown for \
+                 information; the API checks the token"
+                    .into()
+            }
         }),
     );
     rows.into_iter()
