@@ -7,11 +7,11 @@ use clap::{Args, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Context, Failure};
+use crate::core::connector::SecretSource;
 use crate::core::connector::{
     Auth, AuthKind, ClientCredentialsAuth, Connector, DEFAULT_AGENT_GROUP, OAuth2Auth, OpenIdAuth,
     Param,
 };
-use crate::core::connector::SecretSource;
 use crate::core::validate::{self, ValidationErrors};
 use crate::core::workspace::{SecretChange, WorkspaceError};
 
@@ -153,9 +153,7 @@ pub async fn add(context: &Context, args: AddArgs) -> Result<ExitCode, Failure> 
     let flags = args.flags;
     let kind: AuthKind = flags
         .auth
-        .ok_or_else(|| {
-            Failure::usage("--auth is required: openid, oauth2 or client-credentials")
-        })?
+        .ok_or_else(|| Failure::usage("--auth is required: openid, oauth2 or client-credentials"))?
         .into();
     require(
         &flags.base_url,
@@ -332,7 +330,11 @@ fn apply(flags: &ConnectorFlags, connector: &mut Connector) -> Result<(), Failur
     Ok(())
 }
 
-fn apply_service_user(flags: &ConnectorFlags, a: &mut ClientCredentialsAuth, params: Option<Vec<Param>>) {
+fn apply_service_user(
+    flags: &ConnectorFlags,
+    a: &mut ClientCredentialsAuth,
+    params: Option<Vec<Param>>,
+) {
     set(&mut a.display_name, &flags.display_name);
     // One endpoint source: giving one on edit replaces the other.
     if flags.token_endpoint.is_some() {
@@ -379,17 +381,49 @@ fn reject_for(flags: &ConnectorFlags, kind: AuthKind) -> Result<(), Failure> {
             flags.authorization_endpoint.is_some(),
             &[OAuth2],
         ),
-        ("--token-endpoint", flags.token_endpoint.is_some(), &[OAuth2, Cc]),
+        (
+            "--token-endpoint",
+            flags.token_endpoint.is_some(),
+            &[OAuth2, Cc],
+        ),
         ("--issuer", flags.issuer.is_some(), &[OAuth2]),
-        ("--client-secret-stdin", flags.client_secret_stdin, &[OAuth2, Cc]),
-        ("--remove-client-secret", flags.remove_client_secret, &[OAuth2, Cc]),
-        ("--client-secret-env", flags.client_secret_env.is_some(), &[OAuth2, Cc]),
+        (
+            "--client-secret-stdin",
+            flags.client_secret_stdin,
+            &[OAuth2, Cc],
+        ),
+        (
+            "--remove-client-secret",
+            flags.remove_client_secret,
+            &[OAuth2, Cc],
+        ),
+        (
+            "--client-secret-env",
+            flags.client_secret_env.is_some(),
+            &[OAuth2, Cc],
+        ),
         ("--no-pkce", flags.no_pkce, &[OAuth2]),
         ("--pkce", flags.pkce, &[OAuth2]),
-        ("--no-validate-endpoints", flags.no_validate_endpoints, &[OpenId, Cc]),
-        ("--validate-endpoints", flags.validate_endpoints, &[OpenId, Cc]),
-        ("--no-validate-issuer-name", flags.no_validate_issuer_name, &[OpenId, Cc]),
-        ("--validate-issuer-name", flags.validate_issuer_name, &[OpenId, Cc]),
+        (
+            "--no-validate-endpoints",
+            flags.no_validate_endpoints,
+            &[OpenId, Cc],
+        ),
+        (
+            "--validate-endpoints",
+            flags.validate_endpoints,
+            &[OpenId, Cc],
+        ),
+        (
+            "--no-validate-issuer-name",
+            flags.no_validate_issuer_name,
+            &[OpenId, Cc],
+        ),
+        (
+            "--validate-issuer-name",
+            flags.validate_issuer_name,
+            &[OpenId, Cc],
+        ),
         (
             "--no-validate-token-issuer-name",
             flags.no_validate_token_issuer_name,

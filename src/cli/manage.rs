@@ -254,10 +254,16 @@ fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)>
         Auth::ClientCredentials(a) => {
             let not_set = || "not set".to_owned();
             rows.extend([
-                ("Token Endpoint", a.token_endpoint.clone().unwrap_or_else(|| {
-                    "from the Authority URL's discovery".into()
-                })),
-                ("Authority URL", a.authority_url.clone().unwrap_or_else(not_set)),
+                (
+                    "Token Endpoint",
+                    a.token_endpoint
+                        .clone()
+                        .unwrap_or_else(|| "from the Authority URL's discovery".into()),
+                ),
+                (
+                    "Authority URL",
+                    a.authority_url.clone().unwrap_or_else(not_set),
+                ),
                 ("Client ID", a.client_id.clone()),
                 ("Client Secret", secrets.client_secret.clone()),
                 ("Scopes", a.scopes.clone()),

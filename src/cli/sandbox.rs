@@ -135,10 +135,20 @@ async fn add_connectors(workspace: &Workspace, sandbox: &Sandbox) -> Result<Vec<
         let not_saved = |what: &str, e: WorkspaceError| {
             Failure::other(format!("{OPENID_CONNECTOR} was saved, {what} not: {e}"))
         };
-        let b = replace_connector(&workspace, oauth2, SecretChange::Set(secret.clone()))
-            .map_err(|e| not_saved(&format!("{OAUTH2_CONNECTOR} and {SERVICE_CONNECTOR} were"), e))?;
-        let c = replace_connector(&workspace, service, SecretChange::Set(secret))
-            .map_err(|e| not_saved(&format!("{OAUTH2_CONNECTOR} too, {SERVICE_CONNECTOR} was"), e))?;
+        let b = replace_connector(&workspace, oauth2, SecretChange::Set(secret.clone())).map_err(
+            |e| {
+                not_saved(
+                    &format!("{OAUTH2_CONNECTOR} and {SERVICE_CONNECTOR} were"),
+                    e,
+                )
+            },
+        )?;
+        let c = replace_connector(&workspace, service, SecretChange::Set(secret)).map_err(|e| {
+            not_saved(
+                &format!("{OAUTH2_CONNECTOR} too, {SERVICE_CONNECTOR} was"),
+                e,
+            )
+        })?;
         Ok(vec![a.name, b.name, c.name])
     })
     .await

@@ -411,7 +411,10 @@ mod tests {
     fn for_connector_scopes_only_connectors_that_name_a_variable() {
         use crate::core::connector::{Auth, ClientCredentialsAuth};
         let keyring: SharedSecrets = Arc::new(MemorySecrets::default());
-        let mut c = Connector::new("c", Auth::ClientCredentials(ClientCredentialsAuth::default()));
+        let mut c = Connector::new(
+            "c",
+            Auth::ClientCredentials(ClientCredentialsAuth::default()),
+        );
         assert!(!for_connector(&c, &keyring).process_only());
         if let Auth::ClientCredentials(a) = &mut c.auth {
             a.client_secret_env = Some("X".into());

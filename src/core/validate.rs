@@ -538,14 +538,15 @@ fn validate_service_user(a: &mut ClientCredentialsAuth, errors: &mut Vec<FieldEr
     if let Err(e) = service_endpoint(a.token_endpoint.as_deref(), a.authority_url.as_deref()) {
         errors.push(e);
     }
-    let mut normalise = |field: Field, slot: &mut Option<String>, f: fn(&str) -> Result<String, String>| {
-        if let Some(value) = slot {
-            match f(value) {
-                Ok(n) => *value = n,
-                Err(m) => errors.push(FieldError::new(field, m)),
+    let mut normalise =
+        |field: Field, slot: &mut Option<String>, f: fn(&str) -> Result<String, String>| {
+            if let Some(value) = slot {
+                match f(value) {
+                    Ok(n) => *value = n,
+                    Err(m) => errors.push(FieldError::new(field, m)),
+                }
             }
-        }
-    };
+        };
     normalise(Field::TokenEndpoint, &mut a.token_endpoint, endpoint_url);
     normalise(Field::AuthorityUrl, &mut a.authority_url, authority_url);
     match client_id(&a.client_id) {
@@ -779,18 +780,29 @@ mod tests {
     fn a_service_user_needs_exactly_one_endpoint_source() {
         let mut ok = service_user(None, Some("https://h.example.com/realms/x/"));
         validate_connector(&mut ok).unwrap();
-        let Auth::ClientCredentials(a) = &ok.auth else { panic!() };
-        assert_eq!(a.authority_url.as_deref(), Some("https://h.example.com/realms/x"));
+        let Auth::ClientCredentials(a) = &ok.auth else {
+            panic!()
+        };
+        assert_eq!(
+            a.authority_url.as_deref(),
+            Some("https://h.example.com/realms/x")
+        );
         assert_eq!(a.client_id, "svc");
         let mut by_hand = service_user(Some("https://h.example.com/token"), Some("  "));
         validate_connector(&mut by_hand).unwrap();
         for (token, authority, want) in [
             (None, None, "or an Authority URL"),
-            (Some("https://h.example.com/t"), Some("https://h.example.com"), "not both"),
+            (
+                Some("https://h.example.com/t"),
+                Some("https://h.example.com"),
+                "not both",
+            ),
             (Some("http://h.example.com/t"), None, "uses http"),
         ] {
             let errors = validate_connector(&mut service_user(token, authority)).unwrap_err();
-            let e = errors.for_field(Field::TokenEndpoint).expect("a token endpoint error");
+            let e = errors
+                .for_field(Field::TokenEndpoint)
+                .expect("a token endpoint error");
             assert!(e.message.contains(want), "{}", e.message);
         }
     }

@@ -7,9 +7,7 @@
 
 use secrecy::SecretString;
 
-use super::connector::{
-    Auth, ClientCredentialsAuth, Connector, ConnectorId, LastTest, OAuth2Auth,
-};
+use super::connector::{Auth, ClientCredentialsAuth, Connector, ConnectorId, LastTest, OAuth2Auth};
 use super::secrets::{SecretKind, SecretStore, SecretsError, SharedSecrets};
 use super::store::{Config, Store, StoreError};
 use super::validate::{self, Field, FieldError, ValidationErrors};
@@ -623,7 +621,9 @@ mod tests {
     #[test]
     fn a_service_user_needs_a_secret_from_the_keyring_or_a_variable() {
         let (_dir, ws, secrets) = workspace();
-        let err = ws.save(service_user("svc", None), SecretChange::Keep).unwrap_err();
+        let err = ws
+            .save(service_user("svc", None), SecretChange::Keep)
+            .unwrap_err();
         assert!(err.to_string().contains("--client-secret-env"), "{err}");
         assert!(!ws.store().path().exists(), "nothing saved");
         let stored = ws.save(service_user("svc", None), secret("s")).unwrap();

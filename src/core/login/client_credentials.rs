@@ -439,7 +439,10 @@ fn read_access_token(
             signature: Some(SignatureStatus::NotVerifiedAccessToken),
             ..Claims::default()
         };
-        return Ok((claims, "opaque (not a JWT): only the API can read it".into()));
+        return Ok((
+            claims,
+            "opaque (not a JWT): only the API can read it".into(),
+        ));
     };
     let claims = claims_of(&payload);
     if auth.validate_token_issuer_name
@@ -538,9 +541,12 @@ mod tests {
             "preferred_username": "service-account-svc",
         })));
         let auth = ClientCredentialsAuth::default();
-        let (claims, detail) =
-            read_access_token(&token, &endpoint(Some("https://idp.example.com/realms/x")), &auth)
-                .unwrap();
+        let (claims, detail) = read_access_token(
+            &token,
+            &endpoint(Some("https://idp.example.com/realms/x")),
+            &auth,
+        )
+        .unwrap();
         assert_eq!(claims.name.as_deref(), Some("service-account-svc"));
         assert_eq!(claims.aud, ["account", "ifs"]);
         assert_eq!(
@@ -559,7 +565,9 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::IssuerMismatch);
         assert!(read_access_token(&token, &endpoint(None), &auth).is_ok());
         auth.validate_token_issuer_name = false;
-        assert!(read_access_token(&token, &endpoint(Some("https://idp.example.com")), &auth).is_ok());
+        assert!(
+            read_access_token(&token, &endpoint(Some("https://idp.example.com")), &auth).is_ok()
+        );
     }
 
     #[test]
@@ -594,7 +602,10 @@ mod tests {
 
     #[test]
     fn refusals_name_the_fix() {
-        let c = Connector::new("svc", Auth::ClientCredentials(ClientCredentialsAuth::default()));
+        let c = Connector::new(
+            "svc",
+            Auth::ClientCredentials(ClientCredentialsAuth::default()),
+        );
         assert!(refusal_hint("unauthorized_client", &c).contains("Service Accounts"));
         assert!(refusal_hint("invalid_client", &c).contains("--client-secret-stdin"));
         let mut env = c.clone();
@@ -606,7 +617,9 @@ mod tests {
 
     #[test]
     fn an_unset_variable_is_a_config_error_that_names_it() {
-        let e = secrets_error(SecretsError::EnvUnset { var: "SVC_SECRET".into() });
+        let e = secrets_error(SecretsError::EnvUnset {
+            var: "SVC_SECRET".into(),
+        });
         assert_eq!(e.kind, ErrorKind::Config);
         assert!(e.message.contains("SVC_SECRET"));
         assert!(e.hint.unwrap().contains("export SVC_SECRET"));
