@@ -630,8 +630,9 @@ mod tests {
         assert!(stored.has_client_secret());
         assert_eq!(secrets.len(), 1);
         // Switching to a variable forgets the stored secret, which would linger unused.
-        let switched = ws.save(service_user("svc", Some("SVC_SECRET")), SecretChange::Keep);
-        let switched = switched.unwrap();
+        let mut edited = service_user("svc", Some("SVC_SECRET"));
+        edited.id = stored.id.clone();
+        let switched = ws.save(edited, SecretChange::Keep).unwrap();
         assert!(!switched.has_client_secret());
         assert_eq!(switched.client_secret_env(), Some("SVC_SECRET"));
         assert!(secrets.is_empty());
