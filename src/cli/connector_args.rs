@@ -660,6 +660,69 @@ mod tests {
     }
 
     #[test]
+    fn a_service_user_takes_its_own_flags_only() {
+        let mut c = Connector::new(
+            "svc",
+            Auth::ClientCredentials(ClientCredentialsAuth {
+                token_endpoint: Some("https://x.example.com/token".into()),
+                ..ClientCredentialsAuth::default()
+            }),
+        );
+        for flags in [
+            ConnectorFlags {
+                authorization_endpoint: Some("https://x.example.com/auth".into()),
+                ..ConnectorFlags::default()
+            },
+            ConnectorFlags {
+                prefill_user_email: Some("a@b.co".into()),
+                ..ConnectorFlags::default()
+            },
+            ConnectorFlags {
+                no_pkce: true,
+                ..ConnectorFlags::default()
+            },
+        ] {
+            let err = apply(&flags, &mut c).unwrap_err();
+            assert!(
+                err.message
+                    .contains("does not apply to OAuth2 Client Credentials")
+            );
+        }
+        // An authority replaces the token endpoint: one source of the endpoint at a time.
+        let flags = ConnectorFlags {
+            authority: Some("https://x.example.com/realms/r".into()),
+            client_secret_env: Some("SVC_SECRET".into()),
+            no_validate_endpoints: true,
+            ..ConnectorFlags::default()
+        };
+        apply(&flags, &mut c).unwrap();
+        let Auth::ClientCredentials(a) = &c.auth else {
+            panic!()
+        };
+        assert_eq!(a.token_endpoint, None);
+        assert_eq!(
+            a.authority_url.as_deref(),
+            Some("https://x.example.com/realms/r")
+        );
+        assert_eq!(a.client_secret_env.as_deref(), Some("SVC_SECRET"));
+        assert!(!a.validate_endpoints);
+    }
+
+    #[test]
+    fn switching_to_a_service_user_drops_browser_parameters() {
+        let oauth2 = Auth::OAuth2(OAuth2Auth {
+            client_id: "flow".into(),
+            extra_params: vec![Param::new("prompt", "login")],
+            ..OAuth2Auth::default()
+        });
+        let Auth::ClientCredentials(a) = convert_auth(&oauth2, AuthKind::ClientCredentials) else {
+            panic!()
+        };
+        assert_eq!(a.client_id, "flow");
+        assert!(a.extra_params.is_empty());
+    }
+
+    #[test]
     fn shell_words_are_quoted_only_when_needed() {
         assert_eq!(shell_word("prod"), "prod");
         assert_eq!(shell_word("my prod"), "'my prod'");

@@ -825,6 +825,12 @@ mod tests {
         for bad in ["", "1X", "A-B", "my secret", "s3cr3t!", "$IFS"] {
             assert!(env_var_name(bad).is_err(), "{bad}");
         }
+        // Someone who pasted the secret itself does not see it echoed.
+        assert!(
+            !env_var_name("hunter2-secret!")
+                .unwrap_err()
+                .contains("hunter2")
+        );
         let mut c = service_user(Some("https://h.example.com/t"), None);
         if let Auth::ClientCredentials(a) = &mut c.auth {
             a.client_secret_env = Some("not a name".into());
