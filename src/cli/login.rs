@@ -52,6 +52,13 @@ const MAX_PASTED_LINE: u64 = 16 * 1024;
 
 pub async fn run(context: &Context, args: LoginArgs) -> Result<ExitCode, Failure> {
     let connector = context.workspace.get(&args.name)?;
+    if !connector.auth_kind().is_interactive() && (args.device || args.no_browser) {
+        return Err(Failure::usage(format!(
+            "'{}' is a service user: it signs in without a browser or a device, so --device \
+             and --no-browser do not apply",
+            connector.name
+        )));
+    }
     let options = LoginOptions {
         timeout: Duration::from_secs(args.timeout),
         browser: if args.no_browser {
@@ -330,6 +337,11 @@ fn claim_lines(claims: &Claims) -> Vec<String> {
             SignatureStatus::Verified { alg } => format!("verified ({alg})"),
             SignatureStatus::NotVerifiedNoJwks => {
                 "not verified: no JWKS known (token taken straight from the token endpoint over TLS)"
+                    .into()
+            }
+            SignatureStatus::NotVerifiedAccessToken => {
+                "not verified by ifs-connect: the access token's claims are shown for \
+                 information; the API checks the token"
                     .into()
             }
         }),

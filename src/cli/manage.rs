@@ -123,8 +123,8 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
 /// What `show` says about the secrets: whether they are really in the keyring.
 #[derive(Debug, Serialize)]
 struct SecretState {
-    client_secret: &'static str,
-    refresh_token: &'static str,
+    client_secret: String,
+    refresh_token: String,
 }
 
 pub async fn show(context: &Context, args: ShowArgs) -> Result<ExitCode, Failure> {
@@ -145,6 +145,20 @@ pub async fn show(context: &Context, args: ShowArgs) -> Result<ExitCode, Failure
 }
 
 async fn secret_state(context: &Context, connector: &Connector) -> SecretState {
+    if let Some(var) = connector.client_secret_env() {
+        // Such a connector never uses the keyring (it may not even exist on this machine).
+        return SecretState {
+            client_secret: format!(
+                "from the environment variable {var} ({} here)",
+                if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+                    "set"
+                } else {
+                    "NOT set"
+                }
+            ),
+            refresh_token: "none (tokens stay in the process that got them)".into(),
+        };
+    }
     let secrets = context.workspace.secrets().clone();
     let id = connector.id.clone();
     let expects_secret = connector.has_client_secret();
@@ -155,27 +169,31 @@ async fn secret_state(context: &Context, connector: &Connector) -> SecretState {
         ))
     })
     .await;
-    match lookup {
-        Ok((has_secret, has_refresh)) => SecretState {
-            client_secret: match (expects_secret, has_secret) {
+    let (client_secret, refresh_token) = match lookup {
+        Ok((has_secret, has_refresh)) => (
+            match (expects_secret, has_secret) {
                 (true, true) => "stored in keyring",
                 (true, false) => "MISSING from keyring: set it with edit --client-secret-stdin",
                 (false, _) => "none",
             },
-            refresh_token: if has_refresh {
+            if has_refresh {
                 "stored in keyring"
             } else {
                 "none"
             },
-        },
-        Err(_) => SecretState {
-            client_secret: if expects_secret {
+        ),
+        Err(_) => (
+            if expects_secret {
                 "stored in keyring (keyring not reachable to confirm)"
             } else {
                 "none"
             },
-            refresh_token: "unknown (keyring not reachable)",
-        },
+            "unknown (keyring not reachable)",
+        ),
+    };
+    SecretState {
+        client_secret: client_secret.into(),
+        refresh_token: refresh_token.into(),
     }
 }
 
@@ -224,7 +242,7 @@ fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)>
                 a.issuer.clone().unwrap_or_else(|| "not set".into()),
             ),
             ("Client ID", a.client_id.clone()),
-            ("Client Secret", secrets.client_secret.to_owned()),
+            ("Client Secret", secrets.client_secret.clone()),
             ("Scopes", a.scopes.clone()),
             ("Extra query parameters", params(&a.extra_params)),
             ("PKCE", yes_no(a.pkce)),
@@ -233,9 +251,40 @@ fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)>
                 a.prefill_user_email.clone().unwrap_or_else(|| "off".into()),
             ),
         ]),
+        Auth::ClientCredentials(a) => {
+            let not_set = || "not set".to_owned();
+            rows.extend([
+                (
+                    "Token Endpoint",
+                    a.token_endpoint
+                        .clone()
+                        .unwrap_or_else(|| "from the Authority URL's discovery".into()),
+                ),
+                (
+                    "Authority URL",
+                    a.authority_url.clone().unwrap_or_else(not_set),
+                ),
+                ("Client ID", a.client_id.clone()),
+                ("Client Secret", secrets.client_secret.clone()),
+                ("Scopes", a.scopes.clone()),
+                ("Token request parameters", params(&a.extra_params)),
+            ]);
+            if a.authority_url.is_some() {
+                rows.extend([
+                    ("Validate Endpoints", yes_no(a.validate_endpoints)),
+                    ("Validate Issuer Name", yes_no(a.validate_issuer_name)),
+                    (
+                        "Validate Token Issuer Name",
+                        yes_no(a.validate_token_issuer_name),
+                    ),
+                ]);
+            }
+        }
+    }
+    if c.auth_kind().is_interactive() {
+        rows.push(("Redirect URI", c.redirect_uri.clone()));
     }
     rows.extend([
-        ("Redirect URI", c.redirect_uri.clone()),
         (
             "Probe path",
             if c.probe_path.is_empty() {
@@ -244,7 +293,7 @@ fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)>
                 c.probe_path.clone()
             },
         ),
-        ("Refresh token", secrets.refresh_token.to_owned()),
+        ("Refresh token", secrets.refresh_token.clone()),
         ("Last test", last_test_text(c)),
     ]);
     if let Some(t) = &c.last_test {

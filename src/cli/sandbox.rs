@@ -9,13 +9,18 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
 use super::{Context, Failure};
-use crate::core::connector::{Auth, Connector, DEFAULT_REDIRECT_URI, OAuth2Auth, OpenIdAuth};
+use crate::core::connector::{
+    Auth, ClientCredentialsAuth, Connector, DEFAULT_REDIRECT_URI, OAuth2Auth, OpenIdAuth,
+};
 use crate::core::secrets::SecretKind;
 use crate::core::workspace::{SecretChange, Workspace, WorkspaceError};
-use crate::sandbox::{self, CONFIDENTIAL_CLIENT_ID, Lifetimes, PUBLIC_CLIENT_ID, Sandbox};
+use crate::sandbox::{
+    self, CONFIDENTIAL_CLIENT_ID, Lifetimes, PUBLIC_CLIENT_ID, SERVICE_CLIENT_ID, Sandbox,
+};
 
 pub const OPENID_CONNECTOR: &str = "sandbox-openid";
 pub const OAUTH2_CONNECTOR: &str = "sandbox-oauth2";
+pub const SERVICE_CONNECTOR: &str = "sandbox-service";
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -28,7 +33,8 @@ pub struct SandboxArgs {
     /// Port on 127.0.0.1 [default: a free one chosen by the OS]
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
-    /// Also save two ready connectors, sandbox-openid and sandbox-oauth2 (replacing earlier ones)
+    /// Also save three ready connectors, sandbox-openid, sandbox-oauth2 and sandbox-service
+    /// (replacing earlier ones)
     #[arg(long)]
     pub add: bool,
     /// Print one JSON line with the sandbox's values when it is ready, instead of the instructions
@@ -153,16 +159,29 @@ async fn add_connectors(workspace: &Workspace, sandbox: &Sandbox) -> Result<Vec<
     let workspace = workspace.clone();
     let openid = openid_connector(sandbox);
     let oauth2 = oauth2_connector(sandbox);
+    let service = service_connector(sandbox);
     let secret = sandbox.client_secret().clone();
     let saved = tokio::task::spawn_blocking(move || -> Result<Vec<String>, Failure> {
         let a = replace_connector(&workspace, openid, SecretChange::Keep)?;
         // Say what did get saved: the keyring (needed only for the secret) may be the problem.
-        let b = replace_connector(&workspace, oauth2, SecretChange::Set(secret)).map_err(|e| {
-            Failure::other(format!(
-                "{OPENID_CONNECTOR} was saved, {OAUTH2_CONNECTOR} was not: {e}"
-            ))
+        let not_saved = |what: &str, e: WorkspaceError| {
+            Failure::other(format!("{OPENID_CONNECTOR} was saved, {what} not: {e}"))
+        };
+        let b = replace_connector(&workspace, oauth2, SecretChange::Set(secret.clone())).map_err(
+            |e| {
+                not_saved(
+                    &format!("{OAUTH2_CONNECTOR} and {SERVICE_CONNECTOR} were"),
+                    e,
+                )
+            },
+        )?;
+        let c = replace_connector(&workspace, service, SecretChange::Set(secret)).map_err(|e| {
+            not_saved(
+                &format!("{OAUTH2_CONNECTOR} too, {SERVICE_CONNECTOR} was"),
+                e,
+            )
         })?;
-        Ok(vec![a.name, b.name])
+        Ok(vec![a.name, b.name, c.name])
     })
     .await
     .map_err(|_| Failure::other("saving the sandbox connectors stopped unexpectedly"))??;
@@ -227,6 +246,21 @@ fn oauth2_connector(sandbox: &Sandbox) -> Connector {
     connector
 }
 
+/// A service user: the token endpoint comes from the sandbox's discovery document.
+fn service_connector(sandbox: &Sandbox) -> Connector {
+    let mut connector = Connector::new(
+        SERVICE_CONNECTOR,
+        Auth::ClientCredentials(ClientCredentialsAuth {
+            display_name: "IFS Cloud sandbox (service user)".into(),
+            authority_url: Some(sandbox.issuer().to_owned()),
+            client_id: SERVICE_CLIENT_ID.into(),
+            ..ClientCredentialsAuth::default()
+        }),
+    );
+    connector.base_url = sandbox.base_url().to_owned();
+    connector
+}
+
 // ---- output ----------------------------------------------------------------------------------------
 
 /// One line for scripts and tests. It carries the client secret, like the instructions do:
@@ -242,6 +276,7 @@ fn print_json(sandbox: &Sandbox, saved: &[String], ready_ms: u64) {
         "token_endpoint": sandbox.endpoint("token"),
         "public_client_id": PUBLIC_CLIENT_ID,
         "confidential_client_id": CONFIDENTIAL_CLIENT_ID,
+        "service_client_id": SERVICE_CLIENT_ID,
         "client_secret": sandbox.client_secret().expose_secret(),
         "redirect_uri": DEFAULT_REDIRECT_URI,
         "username": sandbox::DEMO.username,
@@ -270,7 +305,10 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String], show_secret: bool) {
          \x20   Authorization Endpoint  {auth}\n\
          \x20   Token Endpoint          {token}\n\
          \x20   Client ID               {confidential}\n\
-         \x20   Client Secret           {secret}\n\n",
+         \x20   Client Secret           {secret}\n\n\
+         \x20 OAuth2 Client Credentials (a service user; `ifs-connect add --auth client-credentials`)\n\
+         \x20   Authority URL           {issuer}\n\
+         \x20   Client ID               {service}   (the same secret)\n\n",
         base = sandbox.base_url(),
         redirect = DEFAULT_REDIRECT_URI,
         issuer = sandbox.issuer(),
@@ -279,6 +317,7 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String], show_secret: bool) {
         auth = sandbox.endpoint("auth"),
         token = sandbox.endpoint("token"),
         confidential = CONFIDENTIAL_CLIENT_ID,
+        service = SERVICE_CLIENT_ID,
         secret = if show_secret {
             format!(
                 "{}   (new every run, shown only here)",
@@ -290,14 +329,15 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String], show_secret: bool) {
     );
     if saved.is_empty() {
         text.push_str(
-            "Or stop this and run `ifs-connect sandbox --add`: it also saves two ready connectors.\n",
+            "Or stop this and run `ifs-connect sandbox --add`: it also saves three ready connectors.\n",
         );
     } else {
         text.push_str(&format!(
             "Saved the connectors {} (replacing earlier ones; run --add again after a restart,\n\
              since the port and the secret change). In another terminal run `ifs-connect`,\n\
-             select one and press t for a test login, or run `ifs-connect login {OPENID_CONNECTOR}`.\n",
-            saved.join(" and ")
+             select one and press t for a test login, or run `ifs-connect login {OPENID_CONNECTOR}`.\n\
+             A script gets the service user's token with `ifs-connect token {SERVICE_CONNECTOR}`.\n",
+            saved.join(", ")
         ));
     }
     print_and_flush(&text);

@@ -38,15 +38,18 @@ mod page;
 mod par;
 mod pkce;
 mod revoke;
+mod service;
 mod state;
 mod token;
 mod userinfo;
 mod users;
 
 pub use api::CURRENT_USER_PATH;
-pub use clients::{CONFIDENTIAL_CLIENT_ID, PUBLIC_CLIENT_ID, REGISTERED_REDIRECT_URIS};
+pub use clients::{
+    CONFIDENTIAL_CLIENT_ID, PUBLIC_CLIENT_ID, REGISTERED_REDIRECT_URIS, SERVICE_CLIENT_ID,
+};
 pub use state::{Lifetimes, REALM_PATH};
-pub use users::DEMO;
+pub use users::{DEMO, SERVICE};
 
 use state::{AppState, Shared};
 

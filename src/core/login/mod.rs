@@ -15,6 +15,7 @@ pub use revoke::Revoked;
 mod authorize;
 mod browser;
 mod callback;
+mod client_credentials;
 mod device;
 pub mod discovery;
 mod explain;
@@ -44,6 +45,8 @@ pub enum Step {
     DeviceApproval,
     Token,
     IdToken,
+    /// A service user's access token, read (not verified) when it is a JWT.
+    AccessToken,
     Userinfo,
     Probe,
     Keyring,
@@ -61,6 +64,7 @@ impl Step {
             Step::DeviceApproval => "Device approval",
             Step::Token => "Token exchange",
             Step::IdToken => "ID token",
+            Step::AccessToken => "Access token",
             Step::Userinfo => "Userinfo",
             Step::Probe => "API probe",
             Step::Keyring => "Refresh token saved",
@@ -196,6 +200,9 @@ pub enum SignatureStatus {
     /// Not checked: no JWKS is known (OAuth2 connector without an issuer). The token came
     /// straight from the token endpoint over TLS (OIDC Core 3.1.3.7 step 6).
     NotVerifiedNoJwks,
+    /// A service user's access token, read for information only: the API it is meant for
+    /// checks it, and ifs-connect does not.
+    NotVerifiedAccessToken,
 }
 
 /// What the tokens say about the signed-in user. No token values.
@@ -310,6 +317,10 @@ pub async fn run(
     events: tokio::sync::mpsc::UnboundedSender<LoginEvent>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> LoginOutcome {
+    let secrets = crate::core::secrets::for_connector(&connector, &secrets);
+    if !connector.auth_kind().is_interactive() {
+        return client_credentials::run(connector, secrets, options, events, cancel).await;
+    }
     let mode = flow::Mode::Browser(pasted);
     flow::run(connector, secrets, options, mode, events, cancel).await
 }
@@ -328,6 +339,11 @@ pub async fn run_device(
     events: tokio::sync::mpsc::UnboundedSender<LoginEvent>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> LoginOutcome {
+    let secrets = crate::core::secrets::for_connector(&connector, &secrets);
+    if !connector.auth_kind().is_interactive() {
+        // A service user has no one to approve anything: the same steps as `run`.
+        return client_credentials::run(connector, secrets, options, events, cancel).await;
+    }
     let mode = flow::Mode::Device(prompts);
     flow::run(connector, secrets, options, mode, events, cancel).await
 }
@@ -355,6 +371,19 @@ pub fn browser_possible() -> Result<(), String> {
         _ => Ok(()),
     }
 }
+
+/// A new access token for a service user (client credentials grant, RFC 6749 section 4.4):
+/// discovery when the connector has an authority, then the token request. No browser, no
+/// refresh token. Nothing is stored here: `core::tokens` caches the result.
+pub async fn service_token(
+    connector: &crate::core::connector::Connector,
+    secrets: &crate::core::secrets::SharedSecrets,
+    options: &LoginOptions,
+) -> Result<ServiceToken, LoginError> {
+    client_credentials::fetch(connector, secrets, options).await
+}
+
+pub use client_credentials::ServiceToken;
 
 /// Swap a refresh token for fresh tokens (RFC 6749 section 6), with the connector's client
 /// authentication. A returned ID token is verified like at login and must keep `previous`'s

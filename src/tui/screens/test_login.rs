@@ -706,6 +706,9 @@ fn result_lines(outcome: &LoginOutcome, theme: &Theme) -> Vec<Line<'static>> {
                 SignatureStatus::NotVerifiedNoJwks => {
                     "not verified: no JWKS known (set an issuer to check it)".into()
                 }
+                SignatureStatus::NotVerifiedAccessToken => {
+                    "not verified by ifs-connect (shown for information; the API checks it)".into()
+                }
             };
             lines.push(row("Signature", text, theme));
         }

@@ -117,6 +117,7 @@ impl AdvancedStep {
         match self.kind {
             AuthKind::OpenId => &self.openid,
             AuthKind::OAuth2 => std::slice::from_ref(&self.pkce),
+            AuthKind::ClientCredentials => &[],
         }
     }
 
@@ -124,6 +125,7 @@ impl AdvancedStep {
         match self.kind {
             AuthKind::OpenId => self.openid.get_mut(index),
             AuthKind::OAuth2 => (index == 0).then_some(&mut self.pkce),
+            AuthKind::ClientCredentials => None,
         }
     }
 

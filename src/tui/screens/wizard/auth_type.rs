@@ -29,12 +29,21 @@ fn when_to_choose(kind: AuthKind) -> [&'static str; 2] {
             "Choose this when you enter the endpoints by hand, or when the IAM client",
             "is confidential and has a client secret. PKCE is an option.",
         ],
+        AuthKind::ClientCredentials => [
+            "A service user for scripts and CI: no browser. Its settings are edited",
+            "with `ifs-connect edit` for now.",
+        ],
     }
 }
 
 impl AuthTypeStep {
     pub fn new(kind: AuthKind) -> Self {
-        let mut select = Select::new(vec![AuthKind::OpenId, AuthKind::OAuth2]);
+        let mut kinds = vec![AuthKind::OpenId, AuthKind::OAuth2];
+        // Offered only to keep an existing service user as it is (its own step comes later).
+        if kind == AuthKind::ClientCredentials {
+            kinds.push(kind);
+        }
+        let mut select = Select::new(kinds);
         select.select(&kind);
         Self { kind: select }
     }
@@ -52,7 +61,7 @@ impl AuthTypeStep {
             Some(Action::NextField | Action::PrevField | Action::Toggle) => {
                 let other = match self.selected() {
                     AuthKind::OpenId => AuthKind::OAuth2,
-                    AuthKind::OAuth2 => AuthKind::OpenId,
+                    AuthKind::OAuth2 | AuthKind::ClientCredentials => AuthKind::OpenId,
                 };
                 self.kind.select(&other);
                 StepFlow::Handled

@@ -101,6 +101,8 @@ impl Wizard {
                 },
                 a.clone(),
             ),
+            // Kept whole in `original` until the service user's own step exists.
+            Auth::ClientCredentials(_) => (OpenIdAuth::default(), OAuth2Auth::default()),
         };
         let kind = connector.auth_kind();
         let options = OpenIdOptions {
@@ -162,6 +164,7 @@ impl Wizard {
         c.auth = match self.kind() {
             AuthKind::OpenId => Auth::OpenId(self.openid_auth()),
             AuthKind::OAuth2 => Auth::OAuth2(self.oauth2_auth()),
+            AuthKind::ClientCredentials => self.original.auth.clone(),
         };
         c
     }
@@ -194,6 +197,10 @@ impl Wizard {
             pkce: self.advanced.pkce(),
             prefill_user_email: self.advanced.prefill_email(),
             issuer: self.oauth2.issuer.clone(),
+            client_secret_env: match &self.original.auth {
+                Auth::OAuth2(a) => a.client_secret_env.clone(),
+                _ => None,
+            },
         }
     }
 
@@ -201,6 +208,7 @@ impl Wizard {
         match self.kind() {
             AuthKind::OpenId => SecretChange::Keep,
             AuthKind::OAuth2 => self.oauth2.secret_change(),
+            AuthKind::ClientCredentials => SecretChange::Keep,
         }
     }
 
@@ -224,6 +232,7 @@ impl Wizard {
             4 => match self.kind() {
                 AuthKind::OpenId => self.openid.is_valid(),
                 AuthKind::OAuth2 => self.oauth2.is_valid(),
+                AuthKind::ClientCredentials => true,
             },
             5 => self.advanced.is_valid(),
             _ => true,
@@ -241,6 +250,7 @@ impl Wizard {
             4 => match self.kind() {
                 AuthKind::OpenId => self.openid.touch_all(),
                 AuthKind::OAuth2 => self.oauth2.touch_all(),
+                AuthKind::ClientCredentials => {}
             },
             5 => self.advanced.touch_all(),
             _ => {}
@@ -442,6 +452,7 @@ impl Wizard {
         match self.kind() {
             AuthKind::OpenId => "OpenId",
             AuthKind::OAuth2 => "OAuth2",
+            AuthKind::ClientCredentials => "Service user",
         }
     }
 

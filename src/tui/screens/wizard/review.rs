@@ -195,6 +195,22 @@ fn summary_lines(data: &ReviewData<'_>, width: u16, theme: &Theme) -> Vec<Line<'
                 theme,
             ));
         }
+        Auth::ClientCredentials(a) => {
+            let endpoint = match (&a.token_endpoint, &a.authority_url) {
+                (Some(token), _) => token.clone(),
+                (None, Some(authority)) => format!("discovered from {authority}"),
+                (None, None) => "none".into(),
+            };
+            lines.extend(row("Token Endpoint", endpoint, theme));
+            lines.extend(row("Client ID", a.client_id.clone(), theme));
+            let secret = match &a.client_secret_env {
+                Some(var) => format!("from the environment variable {var}"),
+                None => secret_text(data.secret, data.had_secret),
+            };
+            lines.extend(row("Client Secret", secret, theme));
+            lines.extend(row("Scopes", a.scopes.clone(), theme));
+            lines.extend(row("Extra parameters", params(&a.extra_params), theme));
+        }
     }
     if let Some(errors) = data.errors {
         lines.push(Line::raw(""));
