@@ -244,6 +244,12 @@ fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)>
                 c.probe_path.clone()
             },
         ),
+        (
+            "CA file",
+            c.ca_file
+                .clone()
+                .unwrap_or_else(|| "none (the OS store and SSL_CERT_FILE)".into()),
+        ),
         ("Refresh token", secrets.refresh_token.to_owned()),
         ("Last test", last_test_text(c)),
     ]);
