@@ -314,23 +314,23 @@ pub fn transport_error(
 fn proxy_error(error: &reqwest::Error, proxy: &str, what: &str, url: &str) -> LoginError {
     // hyper-util's TunnelError is not exported, so it cannot be downcast to; its variants'
     // names (Debug) are what tells a 407 from another refusal.
-    let tunnel = causes(error).find_map(|e| {
+    let tunnel = trust::causes(error).find_map(|e| {
         let name = format!("{e:?}");
         matches!(name.as_str(), "ProxyAuthRequired" | "TunnelUnsuccessful").then_some(name)
     });
     let (problem, hint) = match tunnel.as_deref() {
         Some("ProxyAuthRequired") => (
             "asks for credentials (HTTP 407)".to_owned(),
-            "put them in the proxy URL (HTTPS_PROXY=http://USER:PASSWORD@proxy:port) or ask              for access; NO_PROXY lists hosts to reach directly",
+            "put them in the proxy URL (HTTPS_PROXY=http://USER:PASSWORD@proxy:port) or ask for access; NO_PROXY lists hosts to reach directly",
         ),
         Some(_) => (
-            "refused to open a connection to the host (an HTTP error such as 403 or 502 to              CONNECT)"
+            "refused to open a connection to the host (an HTTP error such as 403 or 502 to CONNECT)"
                 .to_owned(),
-            "ask the proxy's administrator to allow this host, or list it in NO_PROXY if it              is reachable directly",
+            "ask the proxy's administrator to allow this host, or list it in NO_PROXY if it is reachable directly",
         ),
         _ => (
             format!("could not be reached ({})", root_cause(error)),
-            "check HTTPS_PROXY / HTTP_PROXY: is the proxy running at that address? Unset them              or list the host in NO_PROXY to connect directly",
+            "check HTTPS_PROXY / HTTP_PROXY: is the proxy running at that address? Unset them or list the host in NO_PROXY to connect directly",
         ),
     };
     LoginError::new(
@@ -338,12 +338,6 @@ fn proxy_error(error: &reqwest::Error, proxy: &str, what: &str, url: &str) -> Lo
         format!("the proxy {proxy} {problem} while connecting to {what} at {url}"),
     )
     .with_hint(hint)
-}
-
-fn causes<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(error), |e| e.source())
 }
 
 /// The innermost error text: reqwest's own text repeats the URL and hides the cause.

@@ -117,19 +117,33 @@ pub struct Refusal {
 
 /// The certificate problem behind `error`, if it is one (found anywhere in its causes).
 pub fn refusal(error: &(dyn std::error::Error + 'static)) -> Option<Refusal> {
-    let mut current = Some(error);
-    while let Some(e) = current {
-        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
-            e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(problem)) = tls {
-            return Some(explain(problem));
+    causes(error).find_map(|e| match e.downcast_ref::<rustls::Error>() {
+        Some(rustls::Error::InvalidCertificate(problem)) => Some(explain(problem)),
+        _ => None,
+    })
+}
+
+/// `error` and every error behind it. `io::Error::source` skips the error it wraps (it
+/// returns that error's source), and TLS errors arrive wrapped in one, maybe twice: so an
+/// `io::Error`'s inner error is visited too.
+pub fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    let mut pending = vec![error];
+    std::iter::from_fn(move || {
+        let current = pending.pop()?;
+        if let Some(next) = current.source() {
+            pending.push(next);
         }
-        current = e.source();
-    }
-    None
+        if let Some(inner) = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            pending.push(inner);
+        }
+        Some(current)
+    })
+    .take(32)
 }
 
 const TRUST_FIX: &str = "if the host is right and uses a private or corporate CA (a TLS-inspecting proxy \
@@ -254,6 +268,9 @@ mod tests {
 
         let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(refusal(&refused), None);
+        // Wrapped twice, as the TLS stream under the HTTP connector hands it up.
+        let twice = std::io::Error::other(wrapped(CertificateError::UnknownIssuer));
+        assert!(refusal(&twice).is_some());
     }
 
     #[test]
