@@ -73,7 +73,10 @@ fn failure(outcome: &Value, out: &Output) -> (String, String, String) {
 
 /// The fetch browser, trusting `ca` the way Node does (it is not the product under test).
 fn fetch_env(ca: &std::path::Path) -> Env {
-    let env = Env::new();
+    with_fetch_browser(Env::new(), ca)
+}
+
+fn with_fetch_browser(env: Env, ca: &std::path::Path) -> Env {
     let log = env.path("browser.log");
     env.with_fetch_browser(&log)
         .with_env("BROWSER_PASSWORD", "demo")
@@ -122,9 +125,12 @@ fn an_untrusted_ca_is_refused_until_ssl_cert_file_names_it() {
     assert!(hint.contains("cannot be turned off"), "{hint}");
     // The human form says the same, with the fix.
     let out = run(&env, &["login", "sandbox-openid"], &[]);
-    let stderr = stderr_of(&out);
-    assert!(stderr.contains("does not trust"), "{stderr}");
-    assert!(stderr.contains("SSL_CERT_FILE=CA.pem"), "{stderr}");
+    let text = format!("{}{}", stdout_of(&out), stderr_of(&out));
+    assert!(
+        text.contains("Error (tls_certificate): 127.0.0.1 was not trusted"),
+        "{text}"
+    );
+    assert!(text.contains("SSL_CERT_FILE=CA.pem"), "{text}");
 
     // SSL_CERT_FILE adds the CA to the OS store (debug log: both counted), and a proxy set
     // for everything is not used for the loopback provider nor for the loopback redirect.
@@ -317,7 +323,7 @@ fn sandbox_tls_writes_its_ca_and_the_added_connectors_trust_it() {
     rig_required();
     let env = Env::new();
     let ca_file = env.data_dir().join("sandbox-ca.pem");
-    let env = fetch_env(&ca_file);
+    let env = with_fetch_browser(env, &ca_file);
     let sb = SandboxProcess::start(&env, &["--tls", "--add"]);
     https_issuer(&sb);
     assert_eq!(sb.info["ca_file"], ca_file.display().to_string().as_str());
@@ -434,12 +440,12 @@ fn a_login_goes_through_a_connect_proxy_that_is_the_only_way_to_the_provider() {
     assert_eq!(kind, "discovery", "{message}");
     assert!(message.contains("could not find the host"), "{message}");
 
+    let url = proxy.url();
     let vars = [
         ("SSL_CERT_FILE", ca_arg),
-        ("HTTPS_PROXY", proxy.url()),
-        ("HTTP_PROXY", proxy.url()),
+        ("HTTPS_PROXY", url.as_str()),
+        ("HTTP_PROXY", url.as_str()),
     ];
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_ref())).collect();
     let (outcome, out) = login(&env, "sandbox-openid", &vars);
     assert_ok(&outcome, &out);
     assert_eq!(outcome["claims"]["iss"], issuer.as_str());
@@ -455,6 +461,13 @@ fn a_login_goes_through_a_connect_proxy_that_is_the_only_way_to_the_provider() {
     );
 
     let lines = proxy.log();
+    eprintln!("proxy log:\n{}", lines.join("\n"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("CONNECT {PROXIED_HOST}:")) && l.contains("Chrome")),
+        "Chromium did not reach the provider through the proxy: {lines:?}"
+    );
     let ours: Vec<&String> = lines
         .iter()
         .filter(|l| l.contains("ua=ifs-connect/"))
