@@ -86,6 +86,8 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     } else {
         Vec::new()
     };
+    let shutdown = CancellationToken::new();
+    watch_signals(shutdown.clone());
     let ready_ms = started.elapsed().as_millis() as u64;
     tracing::info!(ready_ms, port = sandbox.port(), "sandbox ready");
     if args.json {
@@ -93,8 +95,6 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     } else {
         print_instructions(&sandbox, &saved, args.show_secret);
     }
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
     sandbox.serve(shutdown).await.map_err(Failure::other)?;
     if !args.json {
         eprintln!("Sandbox stopped.");
@@ -119,26 +119,33 @@ fn tls_source(context: &Context, args: &SandboxArgs) -> Option<sandbox::TlsSourc
 }
 
 /// Ctrl-C, or a TERM from a test harness or a service manager, stops the sandbox cleanly.
-async fn cancel_on_signal(shutdown: CancellationToken) {
+/// The handlers are registered before the ready line is printed: whoever reads that line may
+/// signal at once, and a signal before registration would kill the process uncleanly.
+fn watch_signals(shutdown: CancellationToken) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    result = tokio::signal::ctrl_c() => log_signal_error(result),
-                    _ = term.recv() => {}
-                }
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut interrupt), Ok(mut term)) => {
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                    shutdown.cancel();
+                });
+                return;
             }
-            Err(e) => {
-                tracing::warn!("cannot watch for TERM: {e}");
-                log_signal_error(tokio::signal::ctrl_c().await);
-            }
+            (Err(e), _) | (_, Err(e)) => tracing::warn!("cannot watch for Ctrl-C or TERM: {e}"),
         }
     }
-    #[cfg(not(unix))]
-    log_signal_error(tokio::signal::ctrl_c().await);
-    shutdown.cancel();
+    tokio::spawn(async move {
+        log_signal_error(tokio::signal::ctrl_c().await);
+        shutdown.cancel();
+    });
 }
 
 fn log_signal_error(result: std::io::Result<()>) {

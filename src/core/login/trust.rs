@@ -52,24 +52,27 @@ pub fn client_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig, Logi
 
 /// The OS store, without `SSL_CERT_FILE`/`SSL_CERT_DIR` (those are added apart).
 fn os_roots() -> Vec<CertificateDer<'static>> {
-    let env_set =
-        std::env::var_os(CERT_FILE_VAR).is_some() || std::env::var_os(CERT_DIR_VAR).is_some();
     #[cfg(all(unix, not(target_os = "macos")))]
-    if env_set {
-        // The distribution's CA directories (/etc/ssl/certs, /etc/pki/tls/certs, ...) hold
-        // both the bundle file and the single certificates.
-        let mut certs = Vec::new();
-        for dir in openssl_probe::candidate_cert_dirs() {
-            let found = rustls_native_certs::load_certs_from_paths(None, Some(dir));
-            log_load_errors(&found.errors);
-            certs.extend(found.certs);
-        }
-        return certs;
+    if std::env::var_os(CERT_FILE_VAR).is_some() || std::env::var_os(CERT_DIR_VAR).is_some() {
+        return distribution_roots();
     }
-    let _ = env_set;
     let found = rustls_native_certs::load_native_certs();
     log_load_errors(&found.errors);
     found.certs
+}
+
+/// The distribution's CA directories (/etc/ssl/certs, /etc/pki/tls/certs, ...), which hold
+/// both the bundle file and the single certificates: what rustls-native-certs reads when the
+/// variables are unset.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn distribution_roots() -> Vec<CertificateDer<'static>> {
+    let mut certs = Vec::new();
+    for dir in openssl_probe::candidate_cert_dirs() {
+        let found = rustls_native_certs::load_certs_from_paths(None, Some(dir));
+        log_load_errors(&found.errors);
+        certs.extend(found.certs);
+    }
+    certs
 }
 
 /// `SSL_CERT_FILE` (a PEM bundle) and `SSL_CERT_DIR` (directories, `:`-separated). A set but
