@@ -22,24 +22,26 @@ const CERT_DIR_VAR: &str = "SSL_CERT_DIR";
 
 /// The TLS setup for every HTTPS call of one connector.
 pub fn client_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig, LoginError> {
-    let mut roots = RootCertStore::empty();
-    let (added, _) = roots.add_parsable_certificates(os_roots());
-    let (from_env, _) = roots.add_parsable_certificates(env_roots()?);
-    let mut from_file = 0;
+    let mut anchors = os_roots();
+    let os = anchors.len();
+    let from_env = env_roots()?;
+    let env = from_env.len();
+    anchors.extend(from_env);
+    let mut file = 0;
     if let Some(path) = ca_file {
         let certs = ca_bundle::load(Path::new(path)).map_err(|e| {
             LoginError::new(ErrorKind::Config, format!("the connector's CA file: {e}"))
                 .with_hint("point it at a PEM file: ifs-connect edit NAME --ca-file CA.pem")
         })?;
-        from_file = certs.len();
-        roots.add_parsable_certificates(certs);
+        file = certs.len();
+        anchors.extend(certs);
     }
-    tracing::debug!(
-        os = added,
-        env = from_env,
-        ca_file = from_file,
-        "trust anchors loaded"
-    );
+    // SSL_CERT_FILE often names the OS bundle itself: count each CA once.
+    anchors.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    anchors.dedup();
+    let mut roots = RootCertStore::empty();
+    let (usable, _) = roots.add_parsable_certificates(anchors);
+    tracing::debug!(os, env, ca_file = file, usable, "trust anchors loaded");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
