@@ -127,6 +127,10 @@ pub struct ConnectorFlags {
     /// Path below the Base URL that a test login calls ("" skips the call)
     #[arg(long, value_name = "PATH")]
     pub probe_path: Option<String>,
+    /// PEM file of CA certificates to trust for this connector's HTTPS calls, besides the OS
+    /// store and SSL_CERT_FILE (a private CA, a TLS-inspecting proxy); "" removes it
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +277,9 @@ fn apply(flags: &ConnectorFlags, connector: &mut Connector) -> Result<(), Failur
     set(&mut connector.base_url, &flags.base_url);
     set(&mut connector.redirect_uri, &flags.redirect_uri);
     set(&mut connector.probe_path, &flags.probe_path);
+    if let Some(path) = &flags.ca_file {
+        connector.ca_file = (!path.trim().is_empty()).then(|| path.clone());
+    }
     if let Some(kind) = flags.auth {
         connector.auth = convert_auth(&connector.auth, kind.into());
     }

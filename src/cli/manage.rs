@@ -293,6 +293,12 @@ fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)>
                 c.probe_path.clone()
             },
         ),
+        (
+            "CA file",
+            c.ca_file
+                .clone()
+                .unwrap_or_else(|| "none (the OS store and SSL_CERT_FILE)".into()),
+        ),
         ("Refresh token", secrets.refresh_token.clone()),
         ("Last test", last_test_text(c)),
     ]);

@@ -21,6 +21,8 @@ use crate::sandbox::{
 pub const OPENID_CONNECTOR: &str = "sandbox-openid";
 pub const OAUTH2_CONNECTOR: &str = "sandbox-oauth2";
 pub const SERVICE_CONNECTOR: &str = "sandbox-service";
+/// `sandbox --tls` writes its CA certificate here, in the data dir.
+pub const CA_FILE_NAME: &str = "sandbox-ca.pem";
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -43,6 +45,20 @@ pub struct SandboxArgs {
     /// Show the confidential client's secret in the instructions, to type it into the wizard
     #[arg(long)]
     pub show_secret: bool,
+    /// Serve HTTPS with a certificate from a CA made for this run; its certificate is written
+    /// to sandbox-ca.pem in the data dir (trust it with SSL_CERT_FILE or --ca-file)
+    #[arg(long)]
+    pub tls: bool,
+    /// Serve HTTPS with this PEM certificate chain instead of a made one (with --tls-key)
+    #[arg(long, hide = true, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, hide = true, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Host name in the sandbox's URLs instead of 127.0.0.1 (it still listens on 127.0.0.1
+    /// only; for tests that reach it through a proxy)
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub hostname: Option<String>,
     /// Access and ID token lifetime in seconds (for tests of expiry)
     #[arg(long, hide = true, default_value_t = 300, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -67,6 +83,8 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
             device_interval: Duration::from_secs(args.device_interval),
             ..Lifetimes::default()
         },
+        tls: tls_source(context, &args),
+        host: args.hostname.clone(),
     };
     let sandbox = Sandbox::start(config).await.map_err(Failure::other)?;
     let saved = if args.add {
@@ -74,10 +92,8 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     } else {
         Vec::new()
     };
-    // The signal handlers are installed before the ready line is printed: a harness that
-    // sends Ctrl-C as soon as it reads that line must get a clean stop, not the default kill.
     let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(stop_signals(), shutdown.clone()));
+    watch_signals(shutdown.clone());
     let ready_ms = started.elapsed().as_millis() as u64;
     tracing::info!(ready_ms, port = sandbox.port(), "sandbox ready");
     if args.json {
@@ -93,57 +109,49 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ctrl-C and TERM, registered with the OS at once (not on first poll).
-#[cfg(unix)]
-struct StopSignals {
-    interrupt: std::io::Result<tokio::signal::unix::Signal>,
-    terminate: std::io::Result<tokio::signal::unix::Signal>,
-}
-
-#[cfg(unix)]
-fn stop_signals() -> StopSignals {
-    use tokio::signal::unix::{SignalKind, signal};
-    StopSignals {
-        interrupt: signal(SignalKind::interrupt()),
-        terminate: signal(SignalKind::terminate()),
+/// The sandbox's own CA goes to the data dir, next to the log: it changes every run and is
+/// no configuration.
+fn tls_source(context: &Context, args: &SandboxArgs) -> Option<sandbox::TlsSource> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(sandbox::TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ if args.tls => Some(sandbox::TlsSource::Generate {
+            ca_file: context.paths.data_dir.join(CA_FILE_NAME),
+        }),
+        _ => None,
     }
-}
-
-#[cfg(not(unix))]
-struct StopSignals;
-
-#[cfg(not(unix))]
-fn stop_signals() -> StopSignals {
-    StopSignals
 }
 
 /// Ctrl-C, or a TERM from a test harness or a service manager, stops the sandbox cleanly.
-#[cfg(unix)]
-async fn cancel_on_signal(signals: StopSignals, shutdown: CancellationToken) {
-    let StopSignals {
-        interrupt,
-        terminate,
-    } = signals;
-    match (interrupt, terminate) {
-        (Ok(mut int), Ok(mut term)) => {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+/// The handlers are registered before the ready line is printed: whoever reads that line may
+/// signal at once, and a signal before registration would kill the process uncleanly.
+fn watch_signals(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut interrupt), Ok(mut term)) => {
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                    shutdown.cancel();
+                });
+                return;
             }
+            (Err(e), _) | (_, Err(e)) => tracing::warn!("cannot watch for Ctrl-C or TERM: {e}"),
         }
-        (Ok(mut int), Err(e)) => {
-            tracing::warn!("cannot watch for TERM: {e}");
-            int.recv().await;
-        }
-        (Err(e), _) => log_signal_error(Err(e)),
     }
-    shutdown.cancel();
-}
-
-#[cfg(not(unix))]
-async fn cancel_on_signal(_signals: StopSignals, shutdown: CancellationToken) {
-    log_signal_error(tokio::signal::ctrl_c().await);
-    shutdown.cancel();
+    tokio::spawn(async move {
+        log_signal_error(tokio::signal::ctrl_c().await);
+        shutdown.cancel();
+    });
 }
 
 fn log_signal_error(result: std::io::Result<()>) {
@@ -226,6 +234,7 @@ fn openid_connector(sandbox: &Sandbox) -> Connector {
         }),
     );
     connector.base_url = sandbox.base_url().to_owned();
+    connector.ca_file = ca_file_text(sandbox);
     connector
 }
 
@@ -243,6 +252,7 @@ fn oauth2_connector(sandbox: &Sandbox) -> Connector {
         }),
     );
     connector.base_url = sandbox.base_url().to_owned();
+    connector.ca_file = ca_file_text(sandbox);
     connector
 }
 
@@ -282,6 +292,7 @@ fn print_json(sandbox: &Sandbox, saved: &[String], ready_ms: u64) {
         "username": sandbox::DEMO.username,
         "password": sandbox::DEMO.password,
         "connectors": saved,
+        "ca_file": ca_file_text(sandbox),
         "ready_ms": ready_ms,
     });
     print_and_flush(&format!("{line}\n"));
@@ -327,6 +338,12 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String], show_secret: bool) {
             "hidden: run with --show-secret to type it in, or use --add (keyring)".to_owned()
         },
     );
+    if let Some(ca) = sandbox.ca_file() {
+        text.push_str(&tls_instructions(
+            &ca.display().to_string(),
+            !saved.is_empty(),
+        ));
+    }
     if saved.is_empty() {
         text.push_str(
             "Or stop this and run `ifs-connect sandbox --add`: it also saves three ready connectors.\n",
@@ -341,6 +358,31 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String], show_secret: bool) {
         ));
     }
     print_and_flush(&text);
+}
+
+/// What HTTPS with a private CA asks of the user: trust the CA in ifs-connect (and in the
+/// browser, which keeps its own list).
+fn tls_instructions(ca: &str, added: bool) -> String {
+    let connectors = if added {
+        "The saved connectors already trust it (their CA file).".to_owned()
+    } else {
+        format!(
+            "Trust it in ifs-connect with `--ca-file {ca}` on the connector, or for every \n\
+             connector with SSL_CERT_FILE={ca}."
+        )
+    };
+    format!(
+        "HTTPS: the certificate comes from a CA made for this run, written to\n\
+         \x20 {ca}\n\
+         {connectors}\n\
+         Your browser does not know this CA: it warns on the sign-in page. Accept the warning for\n\
+         127.0.0.1, or import the file into the browser's certificate authorities. The CA can\n\
+         only vouch for 127.0.0.1 and localhost, and its key is gone: trusting it is harmless.\n\n"
+    )
+}
+
+fn ca_file_text(sandbox: &Sandbox) -> Option<String> {
+    sandbox.ca_file().map(|p| p.display().to_string())
 }
 
 fn discovery_url(sandbox: &Sandbox) -> String {

@@ -61,6 +61,11 @@ pub struct Connector {
     #[serde(default = "default_probe_path")]
     pub probe_path: String,
     pub auth: Auth,
+    /// A PEM file of CA certificates trusted for this connector's HTTPS calls, besides the
+    /// OS store and `SSL_CERT_FILE`/`SSL_CERT_DIR`: for a private CA or a TLS-inspecting
+    /// proxy. An absolute path; the file itself stays where it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     /// The outcome of the last test login, shown on the list screen. Never holds a secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_test: Option<LastTest>,
@@ -250,6 +255,7 @@ impl Connector {
             redirect_uri: default_redirect_uri(),
             probe_path: default_probe_path(),
             auth,
+            ca_file: None,
             last_test: None,
         }
     }

@@ -53,6 +53,7 @@ pub enum Field {
     ExtraParams,
     PrefillUserEmail,
     Issuer,
+    CaFile,
 }
 
 impl Field {
@@ -75,6 +76,7 @@ impl Field {
             Field::ExtraParams => "Extra query parameters",
             Field::PrefillUserEmail => "Prefill User Email",
             Field::Issuer => "Issuer",
+            Field::CaFile => "CA file",
         }
     }
 
@@ -97,6 +99,7 @@ impl Field {
             Field::ExtraParams => "--param",
             Field::PrefillUserEmail => "--prefill-user-email",
             Field::Issuer => "--issuer",
+            Field::CaFile => "--ca-file",
         }
     }
 }
@@ -454,6 +457,22 @@ pub fn probe_path(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
+/// A CA bundle for the connector's HTTPS calls: the file must exist, be readable and hold at
+/// least one PEM certificate. Normalised to an absolute path, so the connector means the same
+/// file whatever directory it is used from.
+pub fn ca_file(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("enter the path of a PEM file of CA certificates".into());
+    }
+    let path =
+        std::path::absolute(value).map_err(|e| format!("'{value}' is not a usable path ({e})"))?;
+    super::ca_bundle::load(&path).map_err(|e| e.to_string())?;
+    path.into_os_string()
+        .into_string()
+        .map_err(|_| format!("'{value}' is not valid UTF-8: move the file to a plain path"))
+}
+
 /// Check every field and normalise the connector in place. Uniqueness of the name and
 /// existence of the agent group are checked by the store, which sees all connectors.
 pub fn validate_connector(connector: &mut Connector) -> Result<(), ValidationErrors> {
@@ -483,6 +502,9 @@ pub fn validate_connector(connector: &mut Connector) -> Result<(), ValidationErr
         probe_path(&connector.probe_path),
         &mut connector.probe_path,
     );
+    if let Some(path) = &mut connector.ca_file {
+        check(Field::CaFile, ca_file(path), path);
+    }
     match &mut connector.auth {
         Auth::OpenId(a) => {
             check(
@@ -837,6 +859,42 @@ mod tests {
         }
         let errors = validate_connector(&mut c).unwrap_err();
         assert!(errors.for_field(Field::ClientSecretEnv).is_some());
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_a_certificate_and_is_kept_absolute() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let pem = params.self_signed(&key).unwrap().pem();
+        std::fs::write(dir.path().join("ca.pem"), pem).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a certificate").unwrap();
+
+        let good = dir.path().join("ca.pem").display().to_string();
+        assert_eq!(ca_file(&format!(" {good} ")), Ok(good.clone()));
+        let err = ca_file(&dir.path().join("notes.txt").display().to_string()).unwrap_err();
+        assert!(err.contains("holds no certificate"), "{err}");
+        let err = ca_file(&dir.path().join("gone.pem").display().to_string()).unwrap_err();
+        assert!(err.ends_with("gone.pem does not exist"), "{err}");
+        assert!(ca_file("  ").is_err());
+
+        let mut c = Connector::new(
+            "prod",
+            Auth::OpenId(OpenIdAuth {
+                authority_url: "https://h.example.com/auth/realms/x".into(),
+                client_id: "flow".into(),
+                ..OpenIdAuth::default()
+            }),
+        );
+        c.base_url = "https://ifs.example.com".into();
+        c.ca_file = Some(dir.path().join("notes.txt").display().to_string());
+        let errors = validate_connector(&mut c).unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(errors.0[0].field, Field::CaFile);
+        c.ca_file = Some(good.clone());
+        validate_connector(&mut c).unwrap();
+        assert_eq!(c.ca_file, Some(good));
     }
 
     #[test]

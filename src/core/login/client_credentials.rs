@@ -131,7 +131,7 @@ async fn steps(
     found: &mut Found,
 ) -> Result<(), LoginError> {
     let auth = service_auth(connector)?;
-    let client = http::client(options)?;
+    let client = http::client(options, connector.ca_file.as_deref())?;
     let endpoint = if auth.authority_url.is_some() {
         recorder
             .step(Step::Discovery, resolve(&client, auth))
@@ -215,7 +215,7 @@ pub(super) async fn fetch(
 ) -> Result<ServiceToken, LoginError> {
     let secrets = secrets::for_connector(connector, secrets);
     let auth = service_auth(connector)?;
-    let client = http::client(options)?;
+    let client = http::client(options, connector.ca_file.as_deref())?;
     let (endpoint, _) = resolve(&client, auth).await?;
     let (client_auth, _) = client_auth(connector, &secrets, &endpoint.auth_methods).await?;
     let tokens = request_token(&client, connector, &endpoint, &client_auth).await?;

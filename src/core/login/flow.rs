@@ -127,7 +127,7 @@ async fn steps(
     found: &mut Found,
     mode: &mut Mode,
 ) -> Result<(), LoginError> {
-    let client = http::client(cx.options)?;
+    let client = http::client(cx.options, cx.connector.ca_file.as_deref())?;
     let mut provider = discover(cx, recorder, &client).await?;
     if let Some(uri) = provider.jwks_uri.clone() {
         provider.jwks = Some(recorder.step(Step::Jwks, fetch_jwks(&client, &uri)).await?);

@@ -26,9 +26,11 @@ mod loopback;
 mod pkce;
 pub mod policy;
 mod probe;
+mod proxy;
 mod refresh;
 mod revoke;
 mod token;
+mod trust;
 mod userinfo;
 
 /// The steps of a test login, in order. Not every login runs every step.
@@ -133,6 +135,10 @@ pub enum ErrorKind {
     Listener,
     /// The connector itself cannot be used as saved (e.g. an unusable redirect URI).
     Config,
+    /// A server's certificate was refused: untrusted CA, expired, or for another host.
+    TlsCertificate,
+    /// The HTTPS_PROXY / HTTP_PROXY proxy is down, refused the connection or wants credentials.
+    Proxy,
 }
 
 impl ErrorKind {
@@ -161,6 +167,8 @@ impl ErrorKind {
             ErrorKind::Keyring => "keyring",
             ErrorKind::Listener => "listener",
             ErrorKind::Config => "config",
+            ErrorKind::TlsCertificate => "tls_certificate",
+            ErrorKind::Proxy => "proxy",
         }
     }
 }
@@ -354,7 +362,7 @@ pub async fn supports_device_login(
     connector: &crate::core::connector::Connector,
     options: &LoginOptions,
 ) -> bool {
-    let Ok(client) = http::client(options) else {
+    let Ok(client) = http::client(options, connector.ca_file.as_deref()) else {
         return false;
     };
     matches!(
@@ -410,7 +418,17 @@ pub async fn revoke_refresh_token(
 }
 
 /// The HTTP client for a login and for the wizard's discovery check: the options' request
-/// timeout, no redirects followed, the OS trust store.
+/// timeout, no redirects followed, the OS trust store plus SSL_CERT_FILE/SSL_CERT_DIR, and
+/// the proxies of HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
 pub fn http_client(options: &LoginOptions) -> Result<reqwest::Client, LoginError> {
-    http::client(options)
+    http::client(options, None)
+}
+
+/// [`http_client`] that also trusts the CAs in `ca_file` (a connector's `ca_file`), as every
+/// call of that connector does.
+pub fn http_client_trusting(
+    options: &LoginOptions,
+    ca_file: Option<&str>,
+) -> Result<reqwest::Client, LoginError> {
+    http::client(options, ca_file)
 }
