@@ -44,6 +44,8 @@ pub struct AppOptions {
     pub engine: Arc<dyn Engine>,
     pub clipboard: Box<dyn Clipboard>,
     pub clock: Clock,
+    /// The key table; tests rebind keys to see every text that names them follow.
+    pub keymap: Keymap,
     /// Where to note when the first full list frame was flushed (benchmarks only).
     pub first_frame_log: Option<std::path::PathBuf>,
 }
@@ -57,6 +59,7 @@ impl AppOptions {
             engine: Arc::new(CoreEngine::new(secrets, LoginOptions::default())?),
             clipboard: Box::new(Osc52Terminal),
             clock: OffsetDateTime::now_utc,
+            keymap: Keymap::default(),
             first_frame_log: std::env::var_os(crate::tui::bench_support::FIRST_FRAME_LOG)
                 .map(Into::into),
         })
@@ -104,7 +107,7 @@ where
             terminal,
             input,
             state: State::new(context.paths.clone(), (options.clock)()),
-            keymap: Keymap::default(),
+            keymap: options.keymap,
             theme: options.theme,
             workspace: context.workspace,
             engine: options.engine,

@@ -802,3 +802,33 @@ async fn device_login_is_not_offered_when_the_provider_has_none() {
     );
     assert!(h.engine.device_logins.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_rebound_key_changes_every_text_that_names_it() {
+    use crate::tui::keymap::{Action, Key, Scope};
+    let mut keymap = Keymap::default();
+    keymap.rebind(Scope::TestLogin, Action::Retry, &[Key::char('a')]);
+    keymap.rebind(Scope::TestLogin, Action::Back, &[Key::ctrl('b')]);
+    keymap.rebind(Scope::List, Action::TestLogin, &[Key::char('x')]);
+    let mut h = Harness::with_keymap(120, 40, keymap).await;
+    *h.engine.events.lock().unwrap() = events_until_browser();
+    h.type_text("t");
+    h.settle().await;
+    assert!(
+        !h.screen().contains("Test login:"),
+        "t is no longer the test key:\n{}",
+        h.screen()
+    );
+    h.type_text("x");
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(" a runs it again · Ctrl-B goes back to the list"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("a retry"),
+        "the hint bar follows too:\n{screen}"
+    );
+    assert!(!screen.contains(" r runs it again"), "{screen}");
+}

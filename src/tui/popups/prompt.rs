@@ -114,10 +114,15 @@ impl Draw for PromptPopup {
             height: FieldRow::HEIGHT,
             ..question
         };
+        let help = format!(
+            "{} to copy, {} to cancel",
+            cx.keymap.key_for(Scope::Dialog, Action::Submit),
+            cx.keymap.key_for(Scope::Dialog, Action::Cancel)
+        );
         let field = FieldRow {
             label: "Name",
             field: &self.field,
-            help: "Enter to copy, Esc to cancel",
+            help: &help,
             focused: true,
             label_width: 8,
         };

@@ -545,8 +545,9 @@ impl ListScreen {
             .collect();
         if rows.is_empty() {
             let text = format!(
-                "No connector matches '{}'. Esc clears the filter.",
-                self.filter.value()
+                "No connector matches '{}'. {} clears the filter.",
+                self.filter.value(),
+                cx.keymap.key_for(Scope::Filter, Action::Cancel)
             );
             frame.render_widget(
                 Paragraph::new(text).style(theme.muted),

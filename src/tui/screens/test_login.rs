@@ -385,7 +385,7 @@ impl Draw for TestLoginScreen {
             .as_ref()
             .filter(|_| self.waiting_for_approval())
         {
-            let mut below = vec![self.approval_line(theme), Line::raw("")];
+            let mut below = vec![self.approval_line(cx), Line::raw("")];
             below.extend(self.compact_step_lines(cx));
             if let Some(note) = &self.note {
                 below.push(Line::styled(format!(" {note}"), theme.muted));
@@ -394,12 +394,12 @@ impl Draw for TestLoginScreen {
         }
         let mut lines = self.step_lines(cx, body.width);
         if self.waiting_for_redirect() {
-            lines.extend(self.url_lines(theme));
+            lines.extend(self.url_lines(cx));
         }
         lines.extend(self.device_suggestion(cx));
         if let Some(outcome) = &self.outcome {
             lines.push(Line::raw(""));
-            lines.extend(result_lines(outcome, theme));
+            lines.extend(result_lines(outcome, cx));
         }
         if let Some(note) = &self.note {
             lines.push(Line::raw(""));
@@ -412,7 +412,7 @@ impl Draw for TestLoginScreen {
             body,
         );
         if paste.height > 0 {
-            self.draw_paste(frame, paste, theme);
+            self.draw_paste(frame, paste, cx);
         }
     }
 }
@@ -477,7 +477,8 @@ impl TestLoginScreen {
     }
 
     /// Under the device code: the countdown and how to stop.
-    fn approval_line(&self, theme: &Theme) -> Line<'static> {
+    fn approval_line(&self, cx: &DrawCx<'_>) -> Line<'static> {
+        let theme = cx.theme;
         let countdown = self
             .remaining_secs
             .map(|s| format!("{} left", clock(s)))
@@ -485,7 +486,9 @@ impl TestLoginScreen {
         Line::from(vec![
             Span::styled(" ", theme.muted),
             Span::styled(countdown, theme.warning),
-            Span::raw(" · Esc cancels"),
+            Span::raw(" · "),
+            Span::styled(cx.keymap.key_for(Scope::TestLogin, Action::Back), theme.key),
+            Span::raw(" cancels"),
         ])
     }
 
@@ -553,7 +556,8 @@ impl TestLoginScreen {
         }
     }
 
-    fn url_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+    fn url_lines(&self, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
+        let (theme, keys) = (cx.theme, cx.keymap);
         let Some(open) = &self.open_url else {
             return Vec::new();
         };
@@ -572,15 +576,21 @@ impl TestLoginScreen {
             Line::styled(format!(" {intro}"), theme.label),
             Line::styled(open.url.clone(), theme.highlight),
             Line::from(vec![
-                Span::styled(" y", theme.key),
+                Span::styled(
+                    format!(" {}", keys.key_for(Scope::TestLogin, Action::CopyUrl)),
+                    theme.key,
+                ),
                 Span::raw(" copies it (OSC 52) · "),
                 Span::styled(countdown, theme.warning),
-                Span::raw(" · Esc cancels"),
+                Span::raw(" · "),
+                Span::styled(keys.key_for(Scope::TestLogin, Action::Back), theme.key),
+                Span::raw(" cancels"),
             ]),
         ]
     }
 
-    fn draw_paste(&self, frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    fn draw_paste(&self, frame: &mut Frame<'_>, area: Rect, cx: &DrawCx<'_>) {
+        let (theme, keys) = (cx.theme, cx.keymap);
         let intro = Rect {
             height: 1,
             y: area.y + 1,
@@ -599,14 +609,22 @@ impl TestLoginScreen {
             ..area
         };
         let help = if self.paste_focused {
-            "Enter sends it to the login · Esc leaves the box"
+            format!(
+                "{} sends it to the login · {} leaves the box",
+                keys.key_for(Scope::TestLogin, Action::Submit),
+                keys.key_for(Scope::TestLogin, Action::Back)
+            )
         } else {
-            "p or Tab to type here; a terminal paste lands here too"
+            format!(
+                "{} to type here; a terminal paste lands here too",
+                keys.keys_for(Scope::TestLogin, Action::FocusPaste)
+                    .join(" or ")
+            )
         };
         let field = FieldRow {
             label: "Redirected URL",
             field: &self.paste,
-            help,
+            help: &help,
             focused: self.paste_focused,
             label_width: 18,
         };
@@ -656,7 +674,8 @@ fn row(label: &str, value: String, theme: &Theme) -> Line<'static> {
     ])
 }
 
-fn result_lines(outcome: &LoginOutcome, theme: &Theme) -> Vec<Line<'static>> {
+fn result_lines(outcome: &LoginOutcome, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
+    let theme = cx.theme;
     let mut lines = Vec::new();
     if outcome.ok {
         lines.push(Line::styled(
@@ -723,7 +742,11 @@ fn result_lines(outcome: &LoginOutcome, theme: &Theme) -> Vec<Line<'static>> {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        " r runs it again · Esc goes back to the list",
+        format!(
+            " {} runs it again · {} goes back to the list",
+            cx.keymap.key_for(Scope::TestLogin, Action::Retry),
+            cx.keymap.key_for(Scope::TestLogin, Action::Back)
+        ),
         theme.muted,
     ));
     lines
