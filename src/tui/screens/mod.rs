@@ -15,7 +15,7 @@ use crate::tui::keymap::Scope;
 pub use help::HelpScreen;
 pub use list::ListScreen;
 pub use test_login::TestLoginScreen;
-pub use wizard::Wizard;
+pub use wizard::{StepId, Wizard};
 
 /// A screen opened over the list.
 #[derive(Debug)]
