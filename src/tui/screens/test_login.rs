@@ -20,9 +20,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::connector::Connector;
-use crate::core::login::{
-    DevicePrompt, ErrorKind, LoginEvent, LoginOutcome, SignatureStatus, Step, StepReport,
-};
+use crate::core::describe;
+use crate::core::login::{DevicePrompt, LoginEvent, LoginOutcome, Step, StepReport};
 use crate::tui::command::Command;
 use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
 use crate::tui::keymap::{Action, Scope};
@@ -208,15 +207,11 @@ impl TestLoginScreen {
             self.steps = outcome.steps.iter().cloned().map(StepLine::Done).collect();
         }
         self.paste_focused = false;
-        let cancelled = outcome
-            .error
-            .as_ref()
-            .is_some_and(|e| e.kind == ErrorKind::Cancelled);
-        if !cancelled {
+        if !describe::is_cancelled(&outcome) {
             commands.push(Command::RecordTest {
                 id: self.connector.id.clone(),
                 ok: outcome.ok,
-                summary: summary(&outcome),
+                summary: describe::summary(&outcome),
             });
         }
         self.outcome = Some(outcome);
@@ -313,24 +308,6 @@ impl TestLoginScreen {
         ])
         .areas(area);
         (header, body, paste)
-    }
-}
-
-/// One line for the list screen: who signed in, or why it failed.
-pub fn summary(outcome: &LoginOutcome) -> String {
-    if outcome.ok {
-        let who = outcome
-            .claims
-            .as_ref()
-            .and_then(|c| c.email.clone().or(c.name.clone()).or(c.sub.clone()));
-        return match who {
-            Some(who) => format!("signed in as {who}"),
-            None => "signed in".into(),
-        };
-    }
-    match &outcome.error {
-        Some(error) => error.message.clone(),
-        None => "the login failed".into(),
     }
 }
 
@@ -679,7 +656,7 @@ fn result_lines(outcome: &LoginOutcome, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if outcome.ok {
         lines.push(Line::styled(
-            format!(" ✓ Login works: {}", summary(outcome)),
+            format!(" ✓ Login works: {}", describe::summary(outcome)),
             theme.ok,
         ));
     } else if let Some(error) = &outcome.error {
@@ -698,35 +675,8 @@ fn result_lines(outcome: &LoginOutcome, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
         lines.push(Line::styled(" ✗ The login failed", theme.error));
     }
     if let Some(claims) = &outcome.claims {
-        let audience = (!claims.aud.is_empty()).then(|| claims.aud.join(", "));
-        let optional = [
-            ("Email", &claims.email),
-            ("Name", &claims.name),
-            ("Subject", &claims.sub),
-            ("Issuer", &claims.iss),
-            ("Audience", &audience),
-            ("Scopes", &claims.scope),
-            ("Token expires", &claims.expires_at),
-        ];
-        for (label, value) in optional {
-            if let Some(value) = value {
-                lines.push(row(label, value.clone(), theme));
-            }
-        }
-        let refresh = if claims.refresh_token {
-            "received, kept in the OS keyring"
-        } else {
-            "none"
-        };
-        lines.push(row("Refresh token", refresh.into(), theme));
-        if let Some(signature) = &claims.signature {
-            let text = match signature {
-                SignatureStatus::Verified { alg } => format!("verified against the JWKS ({alg})"),
-                SignatureStatus::NotVerifiedNoJwks => {
-                    "not verified: no JWKS known (set an issuer to check it)".into()
-                }
-            };
-            lines.push(row("Signature", text, theme));
+        for (label, value) in describe::claim_rows(claims) {
+            lines.push(row(label, value, theme));
         }
     }
     if let Some(probe) = &outcome.probe {

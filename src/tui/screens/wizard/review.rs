@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::form::{self, StepFlow, StepRequest, WizardStep};
-use crate::core::connector::{Auth, Connector};
+use crate::core::connector::Connector;
+use crate::core::describe;
 use crate::core::validate::ValidationErrors;
 use crate::core::workspace::SecretChange;
 use crate::tui::component::DrawCx;
@@ -164,15 +165,10 @@ fn secret_text(secret: SecretPlan, had_secret: bool) -> String {
     }
 }
 
-fn on_off(value: bool) -> String {
-    if value { "on".into() } else { "off".into() }
-}
-
 fn summary_lines(data: &ReviewData, width: u16, theme: &Theme) -> Vec<Line<'static>> {
     let Some(c) = &data.connector else {
         return Vec::new();
     };
-    let row = |label: &str, value: String, theme: &Theme| rows(label, value, width, theme);
     let mut lines = vec![
         Line::from(vec![
             Span::styled(
@@ -183,70 +179,9 @@ fn summary_lines(data: &ReviewData, width: u16, theme: &Theme) -> Vec<Line<'stat
         ]),
         Line::raw(""),
     ];
-    lines.extend(row("Name", c.name.clone(), theme));
-    lines.extend(row("Agent Group", c.agent_group.clone(), theme));
-    lines.extend(row("Base URL", c.base_url.clone(), theme));
-    lines.extend(row(
-        "Authentication Type",
-        c.auth_kind().label().into(),
-        theme,
-    ));
-    let params = |params: &[crate::core::connector::Param]| {
-        if params.is_empty() {
-            "none".to_owned()
-        } else {
-            params
-                .iter()
-                .map(|p| format!("{}={}", p.key, p.value))
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
-    };
-    match &c.auth {
-        Auth::OpenId(a) => {
-            lines.extend(row("Authority URL", a.authority_url.clone(), theme));
-            lines.extend(row("Client ID", a.client_id.clone(), theme));
-            lines.extend(row("Scopes", a.scopes.clone(), theme));
-            lines.extend(row("Extra parameters", params(&a.extra_params), theme));
-            lines.extend(row(
-                "Validate",
-                format!(
-                    "endpoints {} · issuer name {} · token issuer {} · PAR {}",
-                    on_off(a.validate_endpoints),
-                    on_off(a.validate_issuer_name),
-                    on_off(a.validate_token_issuer_name),
-                    on_off(a.use_par)
-                ),
-                theme,
-            ));
-            lines.extend(row(
-                "Prefill User Email",
-                a.prefill_user_email.clone().unwrap_or_else(|| "no".into()),
-                theme,
-            ));
-        }
-        Auth::OAuth2(a) => {
-            lines.extend(row(
-                "Authorization Endpoint",
-                a.authorization_endpoint.clone(),
-                theme,
-            ));
-            lines.extend(row("Token Endpoint", a.token_endpoint.clone(), theme));
-            lines.extend(row("Client ID", a.client_id.clone(), theme));
-            lines.extend(row(
-                "Client Secret",
-                secret_text(data.secret, data.had_secret),
-                theme,
-            ));
-            lines.extend(row("Scopes", a.scopes.clone(), theme));
-            lines.extend(row("Extra parameters", params(&a.extra_params), theme));
-            lines.extend(row("PKCE", on_off(a.pkce), theme));
-            lines.extend(row(
-                "Prefill User Email",
-                a.prefill_user_email.clone().unwrap_or_else(|| "no".into()),
-                theme,
-            ));
-        }
+    let secret = secret_text(data.secret, data.had_secret);
+    for (label, value) in describe::connector_rows(c, &secret, describe::Density::Compact) {
+        lines.extend(rows(label, value, width, theme));
     }
     if let Some(errors) = &data.errors {
         lines.push(Line::raw(""));
