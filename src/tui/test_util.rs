@@ -50,7 +50,7 @@ use crate::core::login::{
     SignatureStatus, Step, StepReport,
 };
 use crate::core::paths::Paths;
-use crate::core::secrets::MemorySecrets;
+use crate::core::secrets::{MemorySecrets, SecretsError};
 use crate::core::store::Config;
 use crate::core::tokens::{LoggedOut, Revocation, TokenState};
 use crate::core::workspace::SecretChange;
@@ -378,7 +378,7 @@ impl Engine for FakeEngine {
         self.browser_problem.lock().unwrap().clone()
     }
 
-    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, String>> {
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, SecretsError>> {
         let state = self
             .token_states
             .lock()
@@ -390,7 +390,7 @@ impl Engine for FakeEngine {
     }
 
     /// Like the core: revoke, then nothing is stored any more.
-    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, String>> {
+    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, SecretsError>> {
         self.logouts.lock().unwrap().push(connector.id.clone());
         let had = self.token_states.lock().unwrap().remove(&connector.id);
         let done = match had {

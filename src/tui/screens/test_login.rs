@@ -23,7 +23,7 @@ use crate::core::connector::Connector;
 use crate::core::describe;
 use crate::core::login::{DevicePrompt, LoginEvent, LoginOutcome, Step, StepReport};
 use crate::tui::command::Command;
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::device_code::DeviceCode;
@@ -275,8 +275,6 @@ impl TestLoginScreen {
             }
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
             Action::Down => self.scroll = self.scroll.saturating_add(1).min(100),
-            Action::Help => cx.commands.push(Command::OpenHelp),
-            Action::Quit => cx.commands.push(Command::Quit),
             _ => {}
         }
     }
@@ -312,39 +310,12 @@ impl TestLoginScreen {
 }
 
 impl Component for TestLoginScreen {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
-        match input {
-            Input::Key(key) => {
-                if self.paste_focused && self.paste.handle_key(key) {
-                    return;
-                }
-                if let Some(action) = cx.keymap.action(Scope::TestLogin, key) {
-                    // While typing in the paste box, plain letters were text (above); the
-                    // letter bindings must not fire from there either.
-                    let letter = matches!(key.code, ratatui::crossterm::event::KeyCode::Char(_))
-                        && key.modifiers.is_empty();
-                    if !(self.paste_focused && letter) {
-                        self.on_action(action, cx);
-                    }
-                }
-            }
-            Input::Paste(text) if self.waiting_for_redirect() => {
-                self.paste_focused = true;
-                self.paste.paste(text);
-            }
-            Input::Mouse(mouse) => match mouse.kind {
-                MouseEventKind::ScrollDown => self.on_action(Action::Down, cx),
-                MouseEventKind::ScrollUp => self.on_action(Action::Up, cx),
-                MouseEventKind::Down(MouseButton::Left) => {
-                    let (_, _, paste) = self.areas(cx.area);
-                    if paste.height > 0 && mouse.row >= paste.y && mouse.row < paste.bottom() {
-                        self.paste_focused = true;
-                    }
-                }
-                _ => {}
-            },
-            Input::Paste(_) => {}
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
+        if is_shared_key(input, cx.keymap, Scope::TestLogin) {
+            return EventResult::Ignored;
         }
+        self.on_input(input, cx);
+        EventResult::Handled
     }
 
     fn scope(&self) -> Scope {
@@ -700,6 +671,43 @@ fn result_lines(outcome: &LoginOutcome, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
         theme.muted,
     ));
     lines
+}
+
+impl TestLoginScreen {
+    fn on_input(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        match input {
+            Input::Key(key) => {
+                if self.paste_focused && self.paste.handle_key(key) {
+                    return;
+                }
+                if let Some(action) = cx.keymap.action(Scope::TestLogin, key) {
+                    // While typing in the paste box, plain letters were text (above); the
+                    // letter bindings must not fire from there either.
+                    let letter = matches!(key.code, ratatui::crossterm::event::KeyCode::Char(_))
+                        && key.modifiers.is_empty();
+                    if !(self.paste_focused && letter) {
+                        self.on_action(action, cx);
+                    }
+                }
+            }
+            Input::Paste(text) if self.waiting_for_redirect() => {
+                self.paste_focused = true;
+                self.paste.paste(text);
+            }
+            Input::Mouse(mouse) => match mouse.kind {
+                MouseEventKind::ScrollDown => self.on_action(Action::Down, cx),
+                MouseEventKind::ScrollUp => self.on_action(Action::Up, cx),
+                MouseEventKind::Down(MouseButton::Left) => {
+                    let (_, _, paste) = self.areas(cx.area);
+                    if paste.height > 0 && mouse.row >= paste.y && mouse.row < paste.bottom() {
+                        self.paste_focused = true;
+                    }
+                }
+                _ => {}
+            },
+            Input::Paste(_) => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -24,9 +24,9 @@ use crate::core::describe;
 use crate::core::login::LoginError;
 use crate::core::login::discovery::{DiscoveryCheck, ProviderMetadata};
 use crate::core::validate;
-use crate::core::workspace::SecretChange;
+use crate::core::workspace::{SecretChange, WorkspaceError};
 use crate::tui::command::{Command, Commands};
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::widgets::step_bar::{self, StepLabel, StepMark};
 
@@ -376,8 +376,6 @@ impl Wizard {
                         self.jump(step);
                     }
                 }
-                Some(Action::Help) => commands.push(Command::OpenHelp),
-                Some(Action::Quit) => commands.push(Command::Quit),
                 _ => {}
             },
         }
@@ -395,7 +393,7 @@ impl Wizard {
         self.sync();
     }
 
-    pub fn on_group_added(&mut self, result: Result<String, String>, groups: &[String]) {
+    pub fn on_group_added(&mut self, result: Result<String, WorkspaceError>, groups: &[String]) {
         match result {
             Ok(group) => {
                 let mut groups = groups.to_vec();
@@ -404,7 +402,7 @@ impl Wizard {
                 }
                 self.identity.group_created(&group, &groups);
             }
-            Err(message) => self.identity.group_failed(message),
+            Err(error) => self.identity.group_failed(error.to_string()),
         }
         self.sync();
     }
@@ -459,40 +457,12 @@ impl Wizard {
 }
 
 impl Component for Wizard {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
-        let [bar, _, _, body] = Self::areas(cx.area);
-        let step = self.step;
-        match input {
-            Input::Key(key) => {
-                let action = cx.keymap.action(Scope::Wizard, key);
-                if self.saving {
-                    // Typing into a form that is being saved would be lost; only quitting works.
-                    if action == Some(Action::Quit) {
-                        cx.commands.push(Command::Quit);
-                    }
-                    return;
-                }
-                let flow = self.page_mut(step).handle_key(key, action);
-                self.apply(flow, action, cx.commands);
-            }
-            Input::Paste(text) => {
-                self.page_mut(step).paste(text);
-                self.sync();
-            }
-            Input::Mouse(mouse) => {
-                if mouse.kind == MouseEventKind::Down(MouseButton::Left) && mouse.row == bar.y {
-                    let labels = self.step_labels();
-                    if let Some(step) = step_bar::step_at(&labels, bar, mouse.column, mouse.row)
-                        .and_then(|n| StepId::from_number(n as usize))
-                    {
-                        self.jump(step);
-                    }
-                    return;
-                }
-                let flow = self.page_mut(step).click(body, mouse);
-                self.apply(flow, None, cx.commands);
-            }
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
+        if is_shared_key(input, cx.keymap, Scope::Wizard) {
+            return EventResult::Ignored;
         }
+        self.on_input(input, cx);
+        EventResult::Handled
     }
 
     fn scope(&self) -> Scope {
@@ -527,6 +497,42 @@ impl Draw for Wizard {
         );
         if let Some(cursor) = page.draw(body, frame.buffer_mut(), cx) {
             frame.set_cursor_position(cursor);
+        }
+    }
+}
+
+impl Wizard {
+    fn on_input(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        let [bar, _, _, body] = Self::areas(cx.area);
+        let step = self.step;
+        match input {
+            Input::Key(key) => {
+                let action = cx.keymap.action(Scope::Wizard, key);
+                if self.saving {
+                    // Typing into a form that is being saved would be lost; only the
+                    // shared keys (help, quit) work, and they bubbled up before this.
+                    return;
+                }
+                let flow = self.page_mut(step).handle_key(key, action);
+                self.apply(flow, action, cx.commands);
+            }
+            Input::Paste(text) => {
+                self.page_mut(step).paste(text);
+                self.sync();
+            }
+            Input::Mouse(mouse) => {
+                if mouse.kind == MouseEventKind::Down(MouseButton::Left) && mouse.row == bar.y {
+                    let labels = self.step_labels();
+                    if let Some(step) = step_bar::step_at(&labels, bar, mouse.column, mouse.row)
+                        .and_then(|n| StepId::from_number(n as usize))
+                    {
+                        self.jump(step);
+                    }
+                    return;
+                }
+                let flow = self.page_mut(step).click(body, mouse);
+                self.apply(flow, None, cx.commands);
+            }
         }
     }
 }

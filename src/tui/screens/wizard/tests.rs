@@ -16,7 +16,7 @@ fn press(wizard: &mut Wizard, code: KeyCode, modifiers: KeyModifiers) -> Vec<Com
         commands: &mut commands,
         area: Rect::new(0, 1, 80, 22),
     };
-    wizard.handle(&Input::Key(KeyEvent::new(code, modifiers)), &mut cx);
+    let _ = wizard.handle(&Input::Key(KeyEvent::new(code, modifiers)), &mut cx);
     commands.drain()
 }
 
@@ -191,5 +191,40 @@ fn the_steps_write_the_connector_in_order_and_switching_type_keeps_shared_fields
         wizard.connector(),
         wizard.initial,
         "and back again: nothing lost"
+    );
+}
+
+#[test]
+fn help_and_quit_bubble_up_even_from_a_text_field_and_while_saving() {
+    let keymap = Keymap::default();
+    let mut commands = Commands::default();
+    let mut cx = EventCx {
+        keymap: &keymap,
+        commands: &mut commands,
+        area: Rect::new(0, 1, 80, 22),
+    };
+    let mut wizard = Wizard::edit(existing(), &["default".into()], vec![]);
+    let f1 = Input::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE));
+    let letter = Input::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
+    assert_eq!(wizard.handle(&f1, &mut cx), EventResult::Ignored);
+    assert_eq!(
+        wizard.handle(&letter, &mut cx),
+        EventResult::Handled,
+        "q is text here"
+    );
+    let save = Input::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    assert_eq!(wizard.handle(&save, &mut cx), EventResult::Handled);
+    assert!(wizard.is_busy());
+    assert_eq!(wizard.handle(&f1, &mut cx), EventResult::Ignored);
+    assert_eq!(
+        wizard.handle(&letter, &mut cx),
+        EventResult::Handled,
+        "swallowed while saving"
+    );
+    assert!(
+        commands
+            .drain()
+            .iter()
+            .all(|c| !matches!(c, Command::OpenHelp))
     );
 }
