@@ -59,14 +59,22 @@ pub struct TestLoginScreen {
     cancelling: bool,
     outcome: Option<LoginOutcome>,
     scroll: u16,
-    /// This run is a device login rather than a browser one.
-    device: bool,
-    /// The device login's code and QR, once the provider handed them out.
-    device_code: Option<DeviceCode>,
-    /// Whether the provider offers device login; `None` until discovery answered.
-    device_supported: Option<bool>,
-    /// Why no browser can be opened here, when it cannot.
-    browser_problem: Option<String>,
+    mode: Mode,
+}
+
+/// What kind of sign-in this run is, with what only that kind has.
+#[derive(Debug)]
+enum Mode {
+    /// In a browser (or by pasting where it landed). A device code is suggested when the
+    /// provider offers device login (`None` until discovery answered) and no browser can
+    /// be opened here (`browser_problem` says why).
+    Browser {
+        device_supported: Option<bool>,
+        browser_problem: Option<String>,
+    },
+    /// With a code entered on another device; the code and its QR once the provider
+    /// handed them out.
+    Device { code: Option<DeviceCode> },
 }
 
 impl Drop for TestLoginScreen {
@@ -99,29 +107,32 @@ impl TestLoginScreen {
             cancelling: false,
             outcome: None,
             scroll: 0,
-            device: false,
-            device_code: None,
-            device_supported: None,
-            browser_problem: None,
+            mode: Mode::Browser {
+                device_supported: None,
+                browser_problem: None,
+            },
         }
     }
 
     /// Make this run a device login (it never waits for a redirect).
     pub fn device_mode(mut self) -> Self {
-        self.device = true;
-        // A device login is only started where the provider offers it.
-        self.device_supported = Some(true);
+        self.mode = Mode::Device { code: None };
         self
     }
 
     pub fn with_browser_problem(mut self, problem: Option<String>) -> Self {
-        self.browser_problem = problem;
+        if let Mode::Browser {
+            browser_problem, ..
+        } = &mut self.mode
+        {
+            *browser_problem = problem;
+        }
         self
     }
 
     /// "Test login: NAME" or "Device login: NAME", for the title bar and the header.
     pub fn title(&self) -> String {
-        let kind = if self.device {
+        let kind = if self.is_device() {
             "Device login"
         } else {
             "Test login"
@@ -129,19 +140,47 @@ impl TestLoginScreen {
         format!("{kind}: {}", self.connector.name)
     }
 
+    fn is_device(&self) -> bool {
+        matches!(self.mode, Mode::Device { .. })
+    }
+
+    fn device_code(&self) -> Option<&DeviceCode> {
+        match &self.mode {
+            Mode::Device { code } => code.as_ref(),
+            Mode::Browser { .. } => None,
+        }
+    }
+
+    /// A device login is only started where the provider offers it.
+    fn device_supported(&self) -> Option<bool> {
+        match &self.mode {
+            Mode::Device { .. } => Some(true),
+            Mode::Browser {
+                device_supported, ..
+            } => *device_supported,
+        }
+    }
+
     pub fn on_device_support(&mut self, supported: bool) {
-        self.device_supported = Some(supported);
+        if let Mode::Browser {
+            device_supported, ..
+        } = &mut self.mode
+        {
+            *device_supported = Some(supported);
+        }
     }
 
     /// The code to show; the countdown follows the code's lifetime.
     pub fn on_device_prompt(&mut self, prompt: &DevicePrompt, now: Instant) {
-        self.device_code = Some(DeviceCode::new(prompt));
+        if let Mode::Device { code } = &mut self.mode {
+            *code = Some(DeviceCode::new(prompt));
+        }
         self.deadline = Some(now + Duration::from_secs(prompt.expires_in));
         self.remaining_secs = Some(prompt.expires_in);
     }
 
     fn waiting_for_approval(&self) -> bool {
-        self.is_running() && self.device_code.is_some()
+        self.is_running() && self.device_code().is_some()
     }
 
     pub fn run_id(&self) -> u64 {
@@ -250,7 +289,7 @@ impl TestLoginScreen {
             }
             Action::Back => cx.commands.push(Command::CloseScreen),
             Action::CopyUrl => {
-                let url = match (&self.open_url, &self.device_code) {
+                let url = match (&self.open_url, self.device_code()) {
                     (Some(open), _) => Some(open.url.clone()),
                     (None, Some(code)) => Some(code.uri.clone()),
                     (None, None) => None,
@@ -267,7 +306,7 @@ impl TestLoginScreen {
             Action::Submit if self.paste_focused => self.send_paste(),
             Action::Retry if !self.is_running() => {
                 let connector = Box::new(self.connector.clone());
-                cx.commands.push(if self.device {
+                cx.commands.push(if self.is_device() {
                     Command::StartDeviceLogin(connector)
                 } else {
                     Command::StartLogin(connector)
@@ -282,10 +321,10 @@ impl TestLoginScreen {
     /// `d`: switch to (or rerun) a device login, unless the provider said it has none or
     /// one is already waiting.
     fn ask_device_login(&mut self, cx: &mut EventCx<'_>) {
-        if self.device && self.is_running() {
+        if self.is_device() && self.is_running() {
             return;
         }
-        if self.device_supported == Some(false) {
+        if self.device_supported() == Some(false) {
             self.note = Some(
                 "This provider does not offer device login (no device_authorization_endpoint in its discovery document)."
                     .into(),
@@ -328,11 +367,7 @@ impl Draw for TestLoginScreen {
         let theme = cx.theme;
         let (header, body, paste) = self.areas(area);
         frame.render_widget(Paragraph::new(self.header_line(theme)), header);
-        if let Some(code) = self
-            .device_code
-            .as_ref()
-            .filter(|_| self.waiting_for_approval())
-        {
+        if let Some(code) = self.device_code().filter(|_| self.waiting_for_approval()) {
             let mut below = vec![self.approval_line(cx), Line::raw("")];
             below.extend(self.compact_step_lines(cx));
             if let Some(note) = &self.note {
@@ -468,10 +503,16 @@ impl TestLoginScreen {
     /// While a browser login runs where no browser can open, point at the device flow
     /// (only when the provider offers it).
     fn device_suggestion(&self, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
-        let offer = !self.device && self.is_running() && self.device_supported == Some(true);
-        let Some(why) = self.browser_problem.as_ref().filter(|_| offer) else {
+        let Mode::Browser {
+            device_supported: Some(true),
+            browser_problem: Some(why),
+        } = &self.mode
+        else {
             return Vec::new();
         };
+        if !self.is_running() {
+            return Vec::new();
+        }
         // In the paste box letters are text: name the key that works from there.
         let keys = cx.keymap.keys_for(Scope::TestLogin, Action::DeviceLogin);
         let key = keys
