@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::connector_args::{blocking, shell_word};
 use super::{Context, Failure};
-use crate::core::connector::{Auth, Connector};
+use crate::core::connector::Connector;
+use crate::core::describe;
 use crate::core::secrets::SecretKind;
 use crate::core::store::CONFIG_VERSION;
 
@@ -198,92 +199,7 @@ async fn secret_state(context: &Context, connector: &Connector) -> SecretState {
 }
 
 fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)> {
-    let yes_no = |b: bool| if b { "on" } else { "off" }.to_owned();
-    let params = |p: &[crate::core::connector::Param]| {
-        if p.is_empty() {
-            "none".to_owned()
-        } else {
-            p.iter()
-                .map(|p| format!("{}={}", p.key, p.value))
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
-    };
-    let mut rows = vec![
-        ("Name", c.name.clone()),
-        ("Agent Group", c.agent_group.clone()),
-        ("Base URL", c.base_url.clone()),
-        ("Authentication Type", c.auth_kind().label().to_owned()),
-        ("Display name", or_none(c.auth.display_name())),
-    ];
-    match &c.auth {
-        Auth::OpenId(a) => rows.extend([
-            ("Authority URL", a.authority_url.clone()),
-            ("Client ID", a.client_id.clone()),
-            ("Scopes", a.scopes.clone()),
-            ("Extra query parameters", params(&a.extra_params)),
-            ("Validate Endpoints", yes_no(a.validate_endpoints)),
-            ("Validate Issuer Name", yes_no(a.validate_issuer_name)),
-            (
-                "Validate Token Issuer Name",
-                yes_no(a.validate_token_issuer_name),
-            ),
-            ("Pushed authorization (PAR)", yes_no(a.use_par)),
-            (
-                "Prefill User Email",
-                a.prefill_user_email.clone().unwrap_or_else(|| "off".into()),
-            ),
-        ]),
-        Auth::OAuth2(a) => rows.extend([
-            ("Authorization Endpoint", a.authorization_endpoint.clone()),
-            ("Token Endpoint", a.token_endpoint.clone()),
-            (
-                "Issuer",
-                a.issuer.clone().unwrap_or_else(|| "not set".into()),
-            ),
-            ("Client ID", a.client_id.clone()),
-            ("Client Secret", secrets.client_secret.clone()),
-            ("Scopes", a.scopes.clone()),
-            ("Extra query parameters", params(&a.extra_params)),
-            ("PKCE", yes_no(a.pkce)),
-            (
-                "Prefill User Email",
-                a.prefill_user_email.clone().unwrap_or_else(|| "off".into()),
-            ),
-        ]),
-        Auth::ClientCredentials(a) => {
-            let not_set = || "not set".to_owned();
-            rows.extend([
-                (
-                    "Token Endpoint",
-                    a.token_endpoint
-                        .clone()
-                        .unwrap_or_else(|| "from the Authority URL's discovery".into()),
-                ),
-                (
-                    "Authority URL",
-                    a.authority_url.clone().unwrap_or_else(not_set),
-                ),
-                ("Client ID", a.client_id.clone()),
-                ("Client Secret", secrets.client_secret.clone()),
-                ("Scopes", a.scopes.clone()),
-                ("Token request parameters", params(&a.extra_params)),
-            ]);
-            if a.authority_url.is_some() {
-                rows.extend([
-                    ("Validate Endpoints", yes_no(a.validate_endpoints)),
-                    ("Validate Issuer Name", yes_no(a.validate_issuer_name)),
-                    (
-                        "Validate Token Issuer Name",
-                        yes_no(a.validate_token_issuer_name),
-                    ),
-                ]);
-            }
-        }
-    }
-    if c.auth_kind().is_interactive() {
-        rows.push(("Redirect URI", c.redirect_uri.clone()));
-    }
+    let mut rows = describe::connector_rows(c, &secrets.client_secret, describe::Density::Full);
     rows.extend([
         (
             "Probe path",
@@ -413,12 +329,4 @@ fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(Failure::other)?;
     println!("{text}");
     Ok(())
-}
-
-fn or_none(text: &str) -> String {
-    if text.is_empty() {
-        "(none)".to_owned()
-    } else {
-        text.to_owned()
-    }
 }

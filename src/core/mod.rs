@@ -3,6 +3,7 @@
 
 pub mod ca_bundle;
 pub mod connector;
+pub mod describe;
 pub mod login;
 pub mod paths;
 pub mod qr;
