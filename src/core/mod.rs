@@ -2,6 +2,7 @@
 //! Nothing in here knows about terminals; the CLI and the TUI are faces over it.
 
 pub mod connector;
+pub mod ifs;
 pub mod login;
 pub mod paths;
 pub mod qr;

@@ -454,6 +454,7 @@ where
                     ok,
                     at: (self.clock)(),
                     summary,
+                    ifs_user: None,
                 };
                 self.messages.spawn_blocking("record test", move || {
                     Message::TestRecorded(

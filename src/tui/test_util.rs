@@ -188,6 +188,7 @@ pub fn passing_outcome() -> LoginOutcome {
             aud: vec!["flow".into()],
             email: Some("alice@example.com".into()),
             name: Some("Alice Andersson".into()),
+            upn: None,
             expires_at: Some("2025-11-27T12:05:00Z".into()),
             scope: Some("openid profile email".into()),
             refresh_token: true,
@@ -197,6 +198,7 @@ pub fn passing_outcome() -> LoginOutcome {
             url: "https://ifs.example.com/main/ifsapplications/projection/v1/FrameworkServices.svc/GetCurrentUserInformation()".into(),
             status: Some(200),
             ms: 63,
+            user: None,
         }),
         error: None,
     }
@@ -573,6 +575,7 @@ pub fn seed_connectors(context: &Context) {
             ok: true,
             at: fixed_now() - time::Duration::minutes(3),
             summary: "signed in as alice@example.com".into(),
+            ifs_user: None,
         },
     )
     .unwrap();
@@ -598,6 +601,7 @@ pub fn seed_connectors(context: &Context) {
             ok: false,
             at: fixed_now() - time::Duration::hours(2),
             summary: "the token endpoint refused the client secret".into(),
+            ifs_user: None,
         },
     )
     .unwrap();
