@@ -10,6 +10,7 @@ use super::{Context, Failure};
 use crate::core::connector::{
     Auth, AuthKind, Connector, DEFAULT_AGENT_GROUP, OAuth2Auth, OpenIdAuth, Param,
 };
+use crate::core::ifs::{normalise_authority, scopes};
 use crate::core::validate::{self, ValidationErrors};
 use crate::core::workspace::{SecretChange, WorkspaceError};
 
@@ -45,7 +46,8 @@ pub struct ConnectorFlags {
     /// Display name shown for the login
     #[arg(long, value_name = "TEXT")]
     pub display_name: Option<String>,
-    /// OpenId: Authority URL, the discovery URL without .well-known/openid-configuration
+    /// OpenId: Authority URL (the realm URL); any URL of the realm works, e.g. the discovery
+    /// URL, the token endpoint or the account console
     #[arg(long, value_name = "URL")]
     pub authority: Option<String>,
     /// OAuth2: authorization endpoint
@@ -106,6 +108,12 @@ pub struct ConnectorFlags {
     /// OpenId: use pushed authorization requests when advertised (the default)
     #[arg(long, hide_short_help = true)]
     pub par: bool,
+    /// Stay signed in: request offline_access, whose session has no 30-minute idle end
+    #[arg(long, overrides_with = "no_offline_access")]
+    pub offline_access: bool,
+    /// Do not request offline_access (the default)
+    #[arg(long, hide_short_help = true)]
+    pub no_offline_access: bool,
     /// Send this email as login_hint so the IFS login page is prefilled ("" clears it)
     #[arg(long, value_name = "EMAIL")]
     pub prefill_user_email: Option<String>,
@@ -249,7 +257,7 @@ fn apply(flags: &ConnectorFlags, connector: &mut Connector) -> Result<(), Failur
         Auth::OpenId(a) => {
             reject_for(flags, AuthKind::OpenId)?;
             set(&mut a.display_name, &flags.display_name);
-            set(&mut a.authority_url, &flags.authority);
+            set_authority(&mut a.authority_url, &flags.authority);
             set(&mut a.client_id, &flags.client_id);
             set(&mut a.scopes, &flags.scopes);
             toggle(
@@ -290,7 +298,33 @@ fn apply(flags: &ConnectorFlags, connector: &mut Connector) -> Result<(), Failur
             }
         }
     }
+    apply_offline_access(flags, &mut connector.auth);
     Ok(())
+}
+
+/// Any URL of the realm becomes the realm URL; the change is said on stderr.
+fn set_authority(slot: &mut String, value: &Option<String>) {
+    if let Some(value) = value {
+        let (authority, note) = normalise_authority(value);
+        if let Some(note) = note {
+            eprintln!("note: {note}");
+        }
+        *slot = authority;
+    }
+}
+
+/// "Stay signed in" is the offline_access scope, switched in the connector's scopes.
+fn apply_offline_access(flags: &ConnectorFlags, auth: &mut Auth) {
+    let on = match (flags.offline_access, flags.no_offline_access) {
+        (true, _) => true,
+        (_, true) => false,
+        _ => return,
+    };
+    let slot = match auth {
+        Auth::OpenId(a) => &mut a.scopes,
+        Auth::OAuth2(a) => &mut a.scopes,
+    };
+    *slot = scopes::with_scope(slot, scopes::OFFLINE_ACCESS, on);
 }
 
 fn reject_for(flags: &ConnectorFlags, kind: AuthKind) -> Result<(), Failure> {
@@ -458,7 +492,7 @@ fn print_saved(verb: &str, connector: &Connector) {
     }
     println!(
         "Register this redirect URI on the IFS IAM client: {}",
-        connector.redirect_uri
+        crate::core::login::registrable_redirect_uri(&connector.redirect_uri)
     );
     println!(
         "Test it with: ifs-connect login {}",
@@ -517,6 +551,29 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn any_realm_url_becomes_the_authority_and_offline_access_is_a_scope() {
+        let flags = ConnectorFlags {
+            authority: Some(
+                "https://ifs.example.com/auth/realms/prod/protocol/openid-connect/auth?client_id=x"
+                    .into(),
+            ),
+            offline_access: true,
+            ..ConnectorFlags::default()
+        };
+        let mut c = Connector::new("x", Auth::OpenId(OpenIdAuth::default()));
+        apply(&flags, &mut c).unwrap();
+        let Auth::OpenId(a) = &c.auth else { panic!() };
+        assert_eq!(a.authority_url, "https://ifs.example.com/auth/realms/prod");
+        assert_eq!(a.scopes, "openid offline_access");
+        let off = ConnectorFlags {
+            no_offline_access: true,
+            ..ConnectorFlags::default()
+        };
+        apply(&off, &mut c).unwrap();
+        assert_eq!(c.auth.scopes(), "openid");
     }
 
     #[test]

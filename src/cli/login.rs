@@ -287,6 +287,9 @@ pub(super) fn human_report(
             "  {:<14} {status} from GET {} ({} ms)",
             "API probe", probe.url, probe.ms
         ));
+        if let Some(user) = &probe.user {
+            lines.push(format!("  {:<14} {}", "IFS user", user.display()));
+        }
     }
     if let Some(error) = &outcome.error {
         lines.push(String::new());
@@ -297,6 +300,10 @@ pub(super) fn human_report(
         ));
         if let Some(hint) = &error.hint {
             lines.push(format!("Hint: {hint}"));
+        }
+        if let Some(register) = crate::core::ifs::register::after_failure(connector, error) {
+            lines.push(String::new());
+            lines.extend(register.into_iter().skip(1));
         }
     }
     lines.join("\n")
@@ -314,6 +321,7 @@ fn claim_lines(claims: &Claims) -> Vec<String> {
     add("Audience (aud)", Some(claims.aud.join(", ")));
     add("Email", claims.email.clone());
     add("Name", claims.name.clone());
+    add("IFS user (upn)", claims.upn.clone());
     add("Expires", claims.expires_at.clone());
     add("Scopes", claims.scope.clone());
     add(

@@ -14,6 +14,10 @@ use super::state::same_secret;
 pub const PUBLIC_CLIENT_ID: &str = "ifs-connect-public";
 /// "OAuth2 Authorization Code Flow" with a secret: a confidential client, PKCE optional.
 pub const CONFIDENTIAL_CLIENT_ID: &str = "ifs-connect-confidential";
+/// A public client registered for a web app elsewhere: a native login with it fails the way
+/// an unregistered redirect URI fails on IFS Cloud ("Invalid parameter: redirect_uri").
+pub const OTHER_REDIRECT_CLIENT_ID: &str = "ifs-connect-other-redirect";
+pub const OTHER_REDIRECT_URI: &str = "https://flow.example.com/callback";
 /// What an IFS IAM client for a native app registers: no port, so any loopback port works.
 pub const REGISTERED_REDIRECT_URIS: [&str; 2] =
     ["http://127.0.0.1/callback", "http://localhost/callback"];
@@ -55,6 +59,11 @@ impl Clients {
                 id: CONFIDENTIAL_CLIENT_ID,
                 secret: Some(secret),
                 redirect_uris: uris(),
+            },
+            Client {
+                id: OTHER_REDIRECT_CLIENT_ID,
+                secret: None,
+                redirect_uris: vec![OTHER_REDIRECT_URI.to_owned()],
             },
         ])
     }
