@@ -83,7 +83,7 @@ pub fn judge(status: u16, url: &str, body: Option<&Value>) -> Result<(), LoginEr
         200..=299 => Ok(()),
         401 => Err(LoginError::new(
             ErrorKind::Probe,
-            format!("the API at {url} did not accept the token (HTTP 401)"),
+            format!("token rejected: the API at {url} did not accept it (HTTP 401)"),
         )
         .with_hint(
             "the token was not accepted: it may be for another audience (the realm or client is \
