@@ -360,11 +360,7 @@ pub(super) async fn remember(context: &Context, connector: &Connector, outcome: 
         ok: outcome.ok,
         at: time::OffsetDateTime::now_utc(),
         summary: summary(outcome),
-        ifs_user: outcome
-            .probe
-            .as_ref()
-            .and_then(|p| p.user.as_ref())
-            .map(|u| u.display()),
+        ifs_user: crate::core::ifs::who::user_of(outcome),
     };
     let workspace = context.workspace.clone();
     let id = connector.id.clone();

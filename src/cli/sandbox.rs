@@ -73,6 +73,8 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     } else {
         Vec::new()
     };
+    let shutdown = CancellationToken::new();
+    watch_signals(shutdown.clone());
     let ready_ms = started.elapsed().as_millis() as u64;
     tracing::info!(ready_ms, port = sandbox.port(), "sandbox ready");
     if args.json {
@@ -80,8 +82,6 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     } else {
         print_instructions(&sandbox, &saved, args.show_secret);
     }
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
     sandbox.serve(shutdown).await.map_err(Failure::other)?;
     if !args.json {
         eprintln!("Sandbox stopped.");
@@ -90,27 +90,37 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ctrl-C, or a TERM from a test harness or a service manager, stops the sandbox cleanly.
-async fn cancel_on_signal(shutdown: CancellationToken) {
+/// Ctrl-C, or a TERM from a test harness or a service manager, stops the sandbox cleanly. The
+/// handlers are registered before this returns, so a signal sent as soon as the ready line is
+/// printed stops the sandbox instead of killing it.
+fn watch_signals(shutdown: CancellationToken) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    result = tokio::signal::ctrl_c() => log_signal_error(result),
-                    _ = term.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        tokio::spawn(async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                (interrupt, terminate) => {
+                    let error = interrupt.err().or(terminate.err());
+                    tracing::warn!("cannot watch for signals: {error:?}; Ctrl-C only");
+                    log_signal_error(tokio::signal::ctrl_c().await);
                 }
             }
-            Err(e) => {
-                tracing::warn!("cannot watch for TERM: {e}");
-                log_signal_error(tokio::signal::ctrl_c().await);
-            }
-        }
+            shutdown.cancel();
+        });
     }
     #[cfg(not(unix))]
-    log_signal_error(tokio::signal::ctrl_c().await);
-    shutdown.cancel();
+    tokio::spawn(async move {
+        log_signal_error(tokio::signal::ctrl_c().await);
+        shutdown.cancel();
+    });
 }
 
 fn log_signal_error(result: std::io::Result<()>) {

@@ -57,6 +57,16 @@ pub fn ifs_user(body: &Value) -> Option<IfsUser> {
     })
 }
 
+/// The IFS user a test login's probe named, as kept with the last test (`LastTest::ifs_user`)
+/// by the CLI and the TUI alike.
+pub fn user_of(outcome: &crate::core::login::LoginOutcome) -> Option<String> {
+    outcome
+        .probe
+        .as_ref()
+        .and_then(|p| p.user.as_ref())
+        .map(IfsUser::display)
+}
+
 /// The projection a probe URL calls: `FrameworkServices` for
 /// `…/projection/v1/FrameworkServices.svc/GetCurrentUserInformation()`.
 pub fn projection_of(url: &str) -> Option<String> {

@@ -169,10 +169,7 @@ mod tests {
         assert!(judge(200, WHO, None).is_ok());
         assert!(judge(204, WHO, None).is_ok());
         let e401 = judge(401, WHO, None).unwrap_err();
-        assert!(
-            e401.message.contains("did not accept the token"),
-            "{e401:?}"
-        );
+        assert!(e401.message.contains("token rejected"), "{e401:?}");
         assert!(e401.hint.unwrap().contains("audience"));
         let e403 = judge(403, WHO, None).unwrap_err();
         assert!(
