@@ -295,6 +295,9 @@ pub(super) fn human_report(
             "  {:<14} {status} from GET {} ({} ms)",
             "API probe", probe.url, probe.ms
         ));
+        if let Some(user) = &probe.user {
+            lines.push(format!("  {:<14} {}", "IFS user", user.display()));
+        }
     }
     if let Some(error) = &outcome.error {
         lines.push(String::new());
@@ -305,6 +308,10 @@ pub(super) fn human_report(
         ));
         if let Some(hint) = &error.hint {
             lines.push(format!("Hint: {hint}"));
+        }
+        if let Some(register) = crate::core::ifs::register::after_failure(connector, error) {
+            lines.push(String::new());
+            lines.extend(register.into_iter().skip(1));
         }
     }
     lines.join("\n")

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::connector::{Connector, ConnectorId};
+use super::ifs::session::{Session, SessionEnd, clock};
 use super::login::{self, Identity, LoginError, LoginOptions, RefreshFailure, Revoked};
 use super::secrets::{self, SecretKind, SecretsError, SharedSecrets};
 
@@ -45,6 +46,9 @@ pub struct Cached {
     pub token_type: String,
     #[serde(default)]
     pub identity: Identity,
+    /// When the refresh token stops working (from `refresh_expires_in`); None when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_end: Option<SessionEnd>,
 }
 
 impl Drop for Cached {
@@ -88,7 +92,14 @@ impl Cached {
             scope,
             token_type: "Bearer".into(),
             identity,
+            session_end: None,
         }
+    }
+
+    /// The same entry with the session's end, as the token response gave it.
+    pub(crate) fn with_session(mut self, end: Option<SessionEnd>) -> Self {
+        self.session_end = end;
+        self
     }
 
     pub fn access_token(&self) -> SecretString {
@@ -127,6 +138,18 @@ pub enum TokenError {
     /// The provider refused the refresh token (expired or revoked); it was deleted.
     #[error("your session expired or was revoked: log in again (ifs-connect login {name})")]
     SessionExpired { name: String, detail: String },
+    /// The provider refused the refresh token because the session was not used for longer
+    /// than its idle timeout (30 minutes on IFS Cloud); it was deleted.
+    #[error(
+        "your IFS session ended because it was not used for too long{}: log in again \
+         (ifs-connect login {name}); to stay signed in, turn on offline access \
+         (ifs-connect edit {name} --offline-access)",
+        ended_at.as_deref().map(|at| format!(" (it ended at {at})")).unwrap_or_default()
+    )]
+    SessionIdle {
+        name: String,
+        ended_at: Option<String>,
+    },
     #[error(transparent)]
     Keyring(#[from] SecretsError),
     #[error("{0}")]
@@ -149,7 +172,9 @@ impl TokenError {
     pub fn needs_login(&self) -> bool {
         matches!(
             self,
-            TokenError::LoginRequired { .. } | TokenError::SessionExpired { .. }
+            TokenError::LoginRequired { .. }
+                | TokenError::SessionExpired { .. }
+                | TokenError::SessionIdle { .. }
         )
     }
 }
@@ -256,8 +281,9 @@ pub async fn access_token(
             source: Source::Cache,
         });
     }
+    let session_end = cached.as_ref().and_then(|c| c.session_end);
     let identity = cached.map(|c| c.identity.clone()).unwrap_or_default();
-    let cached = refresh_locked(secrets, connector, options, identity).await?;
+    let cached = refresh_locked(secrets, connector, options, identity, session_end).await?;
     Ok(AccessToken {
         cached,
         source: Source::Refresh,
@@ -320,6 +346,7 @@ async fn refresh_locked(
     connector: &Connector,
     options: &LoginOptions,
     identity: Identity,
+    session_end: Option<SessionEnd>,
 ) -> Result<Cached, TokenError> {
     let id = &connector.id;
     let Some(refresh_token) = get_secret(secrets, id, SecretKind::RefreshToken).await? else {
@@ -336,10 +363,7 @@ async fn refresh_locked(
                 // The dead refresh token and its access token would only fail again.
                 delete_secret(secrets, id, SecretKind::RefreshToken).await?;
                 delete_secret(secrets, id, SecretKind::AccessToken).await?;
-                return Err(TokenError::SessionExpired {
-                    name: connector.name.clone(),
-                    detail: error.message,
-                });
+                return Err(session_over(&connector.name, session_end, error.message));
             }
             Err(RefreshFailure::Failed(error)) => return Err(TokenError::Provider(error)),
         };
@@ -348,15 +372,66 @@ async fn refresh_locked(
         set_secret(secrets, id, SecretKind::RefreshToken, rotated).await?;
     }
     let identity = refreshed.identity.clone().unwrap_or(identity);
+    let now = now();
+    let end = SessionEnd::from_response(
+        refreshed.refresh_expires_in,
+        true,
+        refreshed.scope.as_deref(),
+        now,
+    );
     let cached = Cached::new(
         &refreshed.access_token,
         refreshed.expires_in,
         refreshed.scope.clone(),
         identity,
-        now(),
-    );
+        now,
+    )
+    .with_session(end.or(session_end));
     store_cached(secrets, id, &cached).await?;
     Ok(cached)
+}
+
+/// A refused refresh token, explained: an idle end that has passed (or the provider's words
+/// for one) is the IFS session idling out; anything else ended the session otherwise.
+fn session_over(name: &str, end: Option<SessionEnd>, detail: String) -> TokenError {
+    let now = now();
+    let idle = match end {
+        Some(end @ SessionEnd::IdleAt(at)) if end.idled_out_at(now) => Some(Some(clock(at))),
+        Some(_) => None,
+        None => says_idle(&detail).then_some(None),
+    };
+    match idle {
+        Some(ended_at) => TokenError::SessionIdle {
+            name: name.to_owned(),
+            ended_at,
+        },
+        None => TokenError::SessionExpired {
+            name: name.to_owned(),
+            detail,
+        },
+    }
+}
+
+/// Keycloak's words for a refresh token past its idle time ("Token is not active") and the
+/// like; a logout or a revocation reads otherwise ("Session not active", "Stale token").
+fn says_idle(detail: &str) -> bool {
+    let detail = detail.to_ascii_lowercase();
+    detail.contains("token is not active") || detail.contains("refresh token expired")
+}
+
+/// The connector's session from the keyring (two reads, no network): when it ends.
+pub async fn session(secrets: &SharedSecrets, id: &ConnectorId) -> Result<Session, SecretsError> {
+    let cached = load_cached(secrets, id).await?;
+    let refresh = get_secret(secrets, id, SecretKind::RefreshToken).await?;
+    Ok(match (refresh.is_some(), cached) {
+        (true, cached) => Session::Refreshable {
+            end: cached.and_then(|c| c.session_end),
+        },
+        (false, Some(cached)) => Session::AccessOnly {
+            until: cached.expires_at,
+        },
+        (false, None) => Session::SignedOut,
+    })
 }
 
 /// The per-connector refresh lock; released on drop.
@@ -566,6 +641,63 @@ mod tests {
         assert_eq!(back.expires_at, 65);
         assert!(!format!("{c:?}").contains("AT\""));
         assert!(Cached::from_secret(&SecretString::from("not json")).is_none());
+    }
+
+    #[test]
+    fn a_refused_refresh_after_the_idle_end_is_an_idle_session() {
+        let past = Some(SessionEnd::IdleAt(now() - 5));
+        let e = session_over("prod", past, "Session not active".into());
+        assert!(matches!(
+            e,
+            TokenError::SessionIdle {
+                ended_at: Some(_),
+                ..
+            }
+        ));
+        let text = e.to_string();
+        assert!(text.contains("not used for too long"), "{text}");
+        assert!(text.contains("ifs-connect login prod"), "{text}");
+        assert!(text.contains("--offline-access"), "{text}");
+        assert!(e.needs_login());
+        let future = Some(SessionEnd::IdleAt(now() + 600));
+        assert!(matches!(
+            session_over("prod", future, "Session not active".into()),
+            TokenError::SessionExpired { .. }
+        ));
+        assert!(matches!(
+            session_over("prod", None, "invalid_grant (Token is not active)".into()),
+            TokenError::SessionIdle { ended_at: None, .. }
+        ));
+        assert!(matches!(
+            session_over(
+                "prod",
+                Some(SessionEnd::Offline),
+                "Token is not active".into()
+            ),
+            TokenError::SessionExpired { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_session_is_read_from_the_keyring() {
+        let secrets: SharedSecrets = Arc::new(MemorySecrets::default());
+        let id = ConnectorId::from("c1");
+        assert_eq!(session(&secrets, &id).await.unwrap(), Session::SignedOut);
+        let end = Some(SessionEnd::IdleAt(now() + 1800));
+        store_cached(&secrets, &id, &cached(Some(600), now()).with_session(end))
+            .await
+            .unwrap();
+        assert!(matches!(
+            session(&secrets, &id).await.unwrap(),
+            Session::AccessOnly { .. }
+        ));
+        set_secret(&secrets, &id, SecretKind::RefreshToken, "RT".into())
+            .await
+            .unwrap();
+        assert_eq!(
+            session(&secrets, &id).await.unwrap(),
+            Session::Refreshable { end }
+        );
     }
 
     #[test]

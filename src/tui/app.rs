@@ -443,9 +443,11 @@ where
                     }
                 });
             }
-            Command::RecordTest { id, ok, summary } => {
-                let at = (self.clock)();
-                let last = LastTest { ok, at, summary };
+            Command::RecordTest { id, last } => {
+                let last = LastTest {
+                    at: (self.clock)(),
+                    ..*last
+                };
                 self.messages.workspace_job(
                     TaskKind::RecordTest,
                     &self.workspace,

@@ -111,7 +111,11 @@ pub async fn push(
     let fetched = http::send(builder, what, par_endpoint, ErrorKind::AuthorizationDenied).await?;
     let body = http::json_body(&fetched, what, par_endpoint, ErrorKind::AuthorizationDenied);
     if !fetched.status.is_success() {
-        return Err(par_error(&fetched, body.ok(), par_endpoint));
+        let redirect_uri = params
+            .iter()
+            .find(|(key, _)| key == "redirect_uri")
+            .map(|(_, value)| value.as_str());
+        return Err(par_error(&fetched, body.ok(), par_endpoint, redirect_uri));
     }
     let request_uri = body?
         .get("request_uri")
@@ -126,7 +130,12 @@ pub async fn push(
     Ok(request_uri)
 }
 
-fn par_error(fetched: &http::Fetched, body: Option<Value>, endpoint: &str) -> LoginError {
+fn par_error(
+    fetched: &http::Fetched,
+    body: Option<Value>,
+    endpoint: &str,
+    redirect_uri: Option<&str>,
+) -> LoginError {
     let what = "the pushed authorization request endpoint";
     let Some(error) = body
         .as_ref()
@@ -139,14 +148,21 @@ fn par_error(fetched: &http::Fetched, body: Option<Value>, endpoint: &str) -> Lo
         .as_ref()
         .and_then(|b| b.get("error_description"))
         .and_then(Value::as_str);
-    LoginError::new(
+    let refused = LoginError::new(
         ErrorKind::AuthorizationDenied,
         format!(
             "{what} refused the request: {}",
             error_with_description(error, description)
         ),
-    )
-    .with_hint(format!(
+    );
+    // Keycloak names the parameter it refused; a redirect URI is the usual setup mistake.
+    if let (Some(uri), true) = (
+        redirect_uri,
+        description.is_some_and(|d| d.contains("redirect_uri")),
+    ) {
+        return refused.with_hint(super::explain::redirect_uri_not_registered(uri));
+    }
+    refused.with_hint(format!(
         "{}; if the provider's PAR support is the problem, turn off PAR for this connector",
         super::explain::authorization_error_hint(error, "")
     ))

@@ -302,6 +302,7 @@ mod tests {
         TokenSet {
             access_token: "AT".to_owned().into(),
             expires_in: Some(300),
+            refresh_expires_in: None,
             refresh_token: None,
             id_token: None,
             scope: None,

@@ -106,6 +106,17 @@ pub fn token_error_hint(error: &str, redirect_uri: &str, has_secret: bool) -> St
     }
 }
 
+/// The one text for a redirect URI the IAM client does not list (Keycloak shows "Invalid
+/// parameter: redirect_uri" in the browser and never redirects back), used for a timeout, a
+/// refused pushed request and the CLI's and TUI's "what to register" panels alike.
+pub fn redirect_uri_not_registered(redirect_uri: &str) -> String {
+    format!(
+        "the likely cause is \"Invalid parameter: redirect_uri\": the IAM client does not list \
+         this redirect URI. Register exactly {} under Redirect URIs on the IFS IAM client",
+        registrable_redirect_uri(redirect_uri)
+    )
+}
+
 /// The redirect URI as it is registered on the IAM client: without the port when it is a
 /// loopback one, since Keycloak ignores the port for 127.0.0.1 and localhost.
 pub fn registrable_redirect_uri(redirect_uri: &str) -> String {
@@ -137,6 +148,21 @@ mod tests {
         let hint = token_error_hint("invalid_grant", "http://127.0.0.1:54321/callback", false);
         assert!(hint.contains("http://127.0.0.1/callback"), "{hint}");
         assert!(hint.contains("redirect URI mismatch"));
+    }
+
+    #[test]
+    fn an_unregistered_redirect_names_keycloaks_words_and_the_uri() {
+        let hint = redirect_uri_not_registered("http://127.0.0.1:54321/callback");
+        assert!(hint.contains("Invalid parameter: redirect_uri"), "{hint}");
+        assert!(
+            hint.contains("Register exactly http://127.0.0.1/callback "),
+            "{hint}"
+        );
+        let fixed = redirect_uri_not_registered("https://app.example.com:8443/cb");
+        assert!(
+            fixed.contains("exactly https://app.example.com:8443/cb "),
+            "{fixed}"
+        );
     }
 
     #[test]

@@ -544,11 +544,15 @@ async fn wait_for_code(
         Ok((code, Source::Pasted)) => Ok((code, "pasted redirect URL accepted".into())),
         Err(WaitEnd::Failed(error)) => Err(error),
         Err(WaitEnd::Cancelled) => Err(cancelled()),
-        Err(WaitEnd::TimedOut) => Err(timed_out(timeout.as_secs(), browser_failure)),
+        Err(WaitEnd::TimedOut) => Err(timed_out(
+            timeout.as_secs(),
+            browser_failure,
+            &cx.connector.redirect_uri,
+        )),
     }
 }
 
-fn timed_out(secs: u64, browser_failure: Option<String>) -> LoginError {
+fn timed_out(secs: u64, browser_failure: Option<String>, redirect_uri: &str) -> LoginError {
     match browser_failure {
         Some(why) => LoginError::new(
             ErrorKind::Browser,
@@ -559,10 +563,10 @@ fn timed_out(secs: u64, browser_failure: Option<String>) -> LoginError {
             ErrorKind::Timeout,
             format!("no redirect arrived within {secs} s"),
         )
-        .with_hint(
-            "finish signing in sooner or raise --timeout; if the browser shows an error about \
-             the redirect URI, register it on the IAM client (e.g. http://127.0.0.1/callback)",
-        ),
+        .with_hint(format!(
+            "{}; otherwise finish signing in sooner or raise --timeout",
+            super::explain::redirect_uri_not_registered(redirect_uri)
+        )),
     }
 }
 
@@ -740,6 +744,7 @@ fn claims_from_id_token(claims: &Value, signature: SignatureStatus) -> Claims {
         aud: id_token::audiences(claims),
         email: text("email"),
         name: text("name").or_else(|| text("preferred_username")),
+        upn: text("upn"),
         signature: Some(signature),
         ..Claims::default()
     }
@@ -813,12 +818,20 @@ async fn call_probe(
 }
 
 async fn cache_access_token(cx: &Context<'_>, tokens: &TokenSet, identity: Identity) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let session_end = crate::core::ifs::session::SessionEnd::from_response(
+        tokens.refresh_expires_in,
+        tokens.refresh_token.is_some(),
+        tokens.scope.as_deref(),
+        now,
+    );
     let cached = crate::core::tokens::Cached::after_login(
         &tokens.access_token,
         tokens.expires_in,
         tokens.scope.clone(),
         identity,
-    );
+    )
+    .with_session(session_end);
     if let Err(e) = crate::core::tokens::store_cached(cx.secrets, &cx.connector.id, &cached).await {
         tracing::warn!(error = %e, "could not cache the access token");
         let _ = cx.events.send(LoginEvent::Notice(format!(

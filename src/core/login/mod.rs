@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use device::DevicePrompt;
+pub use explain::{provider_text, redirect_uri_not_registered, registrable_redirect_uri};
 pub use refresh::{RefreshFailure, Refreshed};
 pub use revoke::Revoked;
 
@@ -226,6 +227,9 @@ pub struct Claims {
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The user name IFS knows (`upn`, from the `microprofile-jwt` scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
     /// Access token expiry, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
@@ -268,6 +272,9 @@ pub struct ProbeResult {
     pub url: String,
     pub status: Option<u16>,
     pub ms: u64,
+    /// The IFS user the answer names, when it has IFS's "who am I" shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<crate::core::ifs::IfsUser>,
 }
 
 /// Everything a test login found out.

@@ -18,6 +18,8 @@ use crate::core::secrets::SharedSecrets;
 pub struct Refreshed {
     pub access_token: SecretString,
     pub expires_in: Option<u64>,
+    /// How long the (rotated) refresh token lives unused; 0 for an offline session.
+    pub refresh_expires_in: Option<u64>,
     /// A rotated refresh token; the caller must store it before using the access token.
     pub refresh_token: Option<SecretString>,
     pub scope: Option<String>,
@@ -90,6 +92,7 @@ fn into_refreshed(tokens: TokenSet, identity: Option<Identity>) -> Refreshed {
     Refreshed {
         access_token: tokens.access_token,
         expires_in: tokens.expires_in,
+        refresh_expires_in: tokens.refresh_expires_in,
         refresh_token: tokens.refresh_token,
         scope: tokens.scope,
         identity,
