@@ -66,7 +66,12 @@ pub fn authorization_error_hint(error: &str, scopes: &str) -> String {
 }
 
 /// What a token endpoint error usually means (RFC 6749 section 5.2), with the likely fix.
-pub fn token_error_hint(error: &str, redirect_uri: &str, has_secret: bool) -> String {
+pub fn token_error_hint(
+    error: &str,
+    description: Option<&str>,
+    redirect_uri: &str,
+    has_secret: bool,
+) -> String {
     match error {
         "invalid_grant" => format!(
             "most often a redirect URI mismatch: register {} on the IAM client (Keycloak then \
@@ -74,6 +79,11 @@ pub fn token_error_hint(error: &str, redirect_uri: &str, has_secret: bool) -> St
              try again",
             registrable_redirect_uri(redirect_uri)
         ),
+        // Keycloak answers a wrong or missing client secret with unauthorized_client (RFC 6749
+        // says invalid_client), and its description says so.
+        "unauthorized_client" if is_client_credentials_failure(description) => {
+            client_authentication_hint(has_secret)
+        }
         "invalid_client" if has_secret => {
             "the client secret or the Client ID is wrong, or the IAM client is public: check \
              the Client ID (case-sensitive) and set the secret again with `ifs-connect edit \
@@ -106,6 +116,53 @@ pub fn token_error_hint(error: &str, redirect_uri: &str, has_secret: bool) -> St
     }
 }
 
+/// Keycloak's description of a failed client authentication ("Invalid client or Invalid client
+/// credentials", "Authentication failed.").
+fn is_client_credentials_failure(description: Option<&str>) -> bool {
+    description.is_some_and(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("client credentials") || d.contains("authentication failed")
+    })
+}
+
+/// The client was not accepted: a wrong Client ID or secret, or a disabled IAM client.
+pub fn client_authentication_hint(has_secret: bool) -> String {
+    if has_secret {
+        "the IAM client did not accept this client: check the Client ID (case-sensitive), that \
+         the IAM client is enabled, and its secret (set it again with `ifs-connect edit NAME \
+         --client-secret-stdin`)"
+            .into()
+    } else {
+        "the IAM client did not accept this client: check the Client ID (case-sensitive) and \
+         that the IAM client is enabled; a confidential client also needs its secret (`ifs-connect \
+         edit NAME --client-secret-stdin`)"
+            .into()
+    }
+}
+
+/// A pushed request refused for this reason: 401 with Keycloak's "Authentication failed.", or
+/// an RFC 6749 invalid_client.
+pub fn is_client_rejection(status: u16, error: &str, description: Option<&str>) -> bool {
+    error == "invalid_client" || (status == 401 && is_client_credentials_failure(description))
+}
+
+/// Whether the provider's error text is about the redirect URI ("Invalid parameter:
+/// redirect_uri" from Keycloak).
+pub fn mentions_redirect_uri(description: Option<&str>) -> bool {
+    description.is_some_and(|d| d.to_ascii_lowercase().contains("redirect_uri"))
+}
+
+/// The likely cause when the provider will not send the browser back, with the exact URI to
+/// register. Shown for a refused pushed request and when no redirect arrives in time.
+pub fn unregistered_redirect_hint(redirect_uri: &str) -> String {
+    format!(
+        "the redirect URI is most likely not registered on the IAM client (Keycloak then shows \
+         \"Invalid parameter: redirect_uri\" and never redirects): add {} to the IAM client's \
+         Redirect URIs",
+        registrable_redirect_uri(redirect_uri)
+    )
+}
+
 /// The redirect URI as it is registered on the IAM client: without the port when it is a
 /// loopback one, since Keycloak ignores the port for 127.0.0.1 and localhost.
 pub fn registrable_redirect_uri(redirect_uri: &str) -> String {
@@ -134,15 +191,50 @@ mod tests {
 
     #[test]
     fn invalid_grant_names_the_uri_to_register() {
-        let hint = token_error_hint("invalid_grant", "http://127.0.0.1:54321/callback", false);
+        let hint = token_error_hint(
+            "invalid_grant",
+            None,
+            "http://127.0.0.1:54321/callback",
+            false,
+        );
         assert!(hint.contains("http://127.0.0.1/callback"), "{hint}");
         assert!(hint.contains("redirect URI mismatch"));
     }
 
     #[test]
     fn invalid_client_hint_depends_on_the_secret() {
-        assert!(token_error_hint("invalid_client", "x", true).contains("secret"));
-        assert!(token_error_hint("invalid_client", "x", false).contains("confidential"));
+        assert!(token_error_hint("invalid_client", None, "x", true).contains("secret"));
+        assert!(token_error_hint("invalid_client", None, "x", false).contains("confidential"));
+    }
+
+    #[test]
+    fn keycloaks_unauthorized_client_for_a_bad_secret_is_about_the_secret() {
+        let described = Some("Invalid client or Invalid client credentials");
+        let hint = token_error_hint("unauthorized_client", described, "x", true);
+        assert!(hint.contains("--client-secret-stdin"), "{hint}");
+        let hint = token_error_hint("unauthorized_client", None, "x", true);
+        assert!(hint.contains("Standard Flow"), "{hint}");
+    }
+
+    #[test]
+    fn an_unregistered_redirect_names_the_uri_without_its_port() {
+        let hint = unregistered_redirect_hint("http://127.0.0.1:41234/callback");
+        assert!(hint.contains("add http://127.0.0.1/callback "), "{hint}");
+        assert!(hint.contains("Invalid parameter: redirect_uri"), "{hint}");
+        assert!(mentions_redirect_uri(Some(
+            "Invalid parameter: redirect_uri"
+        )));
+        assert!(!mentions_redirect_uri(Some("Authentication failed.")));
+        assert!(is_client_rejection(
+            401,
+            "invalid_request",
+            Some("Authentication failed.")
+        ));
+        assert!(!is_client_rejection(
+            400,
+            "invalid_request",
+            Some("Invalid parameter: redirect_uri")
+        ));
     }
 
     #[test]

@@ -540,11 +540,15 @@ async fn wait_for_code(
         Ok((code, Source::Pasted)) => Ok((code, "pasted redirect URL accepted".into())),
         Err(WaitEnd::Failed(error)) => Err(error),
         Err(WaitEnd::Cancelled) => Err(cancelled()),
-        Err(WaitEnd::TimedOut) => Err(timed_out(timeout.as_secs(), browser_failure)),
+        Err(WaitEnd::TimedOut) => Err(timed_out(
+            timeout.as_secs(),
+            browser_failure,
+            &cx.connector.redirect_uri,
+        )),
     }
 }
 
-fn timed_out(secs: u64, browser_failure: Option<String>) -> LoginError {
+fn timed_out(secs: u64, browser_failure: Option<String>, redirect_uri: &str) -> LoginError {
     match browser_failure {
         Some(why) => LoginError::new(
             ErrorKind::Browser,
@@ -555,10 +559,10 @@ fn timed_out(secs: u64, browser_failure: Option<String>) -> LoginError {
             ErrorKind::Timeout,
             format!("no redirect arrived within {secs} s"),
         )
-        .with_hint(
-            "finish signing in sooner or raise --timeout; if the browser shows an error about \
-             the redirect URI, register it on the IAM client (e.g. http://127.0.0.1/callback)",
-        ),
+        .with_hint(format!(
+            "{}; otherwise finish signing in sooner or raise --timeout",
+            super::explain::unregistered_redirect_hint(redirect_uri)
+        )),
     }
 }
 

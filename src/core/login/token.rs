@@ -82,6 +82,7 @@ fn error_response(fetched: &http::Fetched, request: &TokenRequest<'_>) -> LoginE
     )
     .with_hint(token_error_hint(
         error,
+        description,
         request.redirect_uri,
         request.auth.has_secret(),
     ))
