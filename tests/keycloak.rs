@@ -167,7 +167,9 @@ fn openid_login_runs_discovery_par_pkce_iss_id_token_and_userinfo() {
         step_detail(&outcome, "token").contains("PKCE S256"),
         "{outcome:#}"
     );
-    for name in ["jwks", "callback", "id_token", "userinfo", "probe", "keyring"] {
+    for name in [
+        "jwks", "callback", "id_token", "userinfo", "probe", "keyring",
+    ] {
         assert_eq!(step(&outcome, name)["ok"], true, "{name}: {outcome:#}");
     }
     // The ID token (and userinfo) are Keycloak's, for this client and this user.
@@ -324,7 +326,10 @@ fn refresh_rotates_and_keycloak_refuses_the_old_refresh_token() {
     let out = env.run(&["token", "short", "--no-login"], None);
     assert!(out.status.success(), "token: {}", describe(&out));
     let second = refresh_token_of(&id);
-    assert_ne!(first, second, "Keycloak rotates refresh tokens: a new one must be stored");
+    assert_ne!(
+        first, second,
+        "Keycloak rotates refresh tokens: a new one must be stored"
+    );
     assert_refresh_refused(&kc, SHORT_LIVED, &first, "the replaced refresh token");
     // The stored one is still good for the program: the next call refreshes with it.
     let out = env.run(&["token", "short", "--no-login"], None);
@@ -354,7 +359,10 @@ fn token_after_the_access_token_expired_gets_a_fresh_one() {
         if kc.get_with_bearer(&userinfo, &old_token).status == 401 {
             break;
         }
-        assert!(Instant::now() < deadline, "the 5 s token still works after 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "the 5 s token still works after 30 s"
+        );
         thread::sleep(Duration::from_millis(500));
     }
 
@@ -458,9 +466,7 @@ fn a_wrong_client_secret_is_named_as_the_cause() {
 #[test]
 fn a_disabled_user_sees_keycloaks_refusal_and_the_login_times_out() {
     let kc = Keycloak::get();
-    let env = kc
-        .env(&DAVE)
-        .with_env("BROWSER_TIMEOUT_MS", "20000");
+    let env = kc.env(&DAVE).with_env("BROWSER_TIMEOUT_MS", "20000");
     add_openid(&env, &kc, "iam", PUBLIC, &[]);
     let (out, outcome) = login_json(&env, "iam", &["--timeout", "25"]);
     assert_eq!(code_of(out.status), 1, "{}", describe(&out));
@@ -494,7 +500,10 @@ fn an_unregistered_redirect_uri_is_refused_at_the_pushed_request_with_the_uri_to
     assert_eq!(code_of(out.status), 1, "{}", describe(&out));
     let (kind, message, hint) = error_of(&outcome);
     assert_eq!(kind, "authorization_denied", "{outcome:#}");
-    assert!(message.contains("Invalid parameter: redirect_uri"), "{message}");
+    assert!(
+        message.contains("Invalid parameter: redirect_uri"),
+        "{message}"
+    );
     assert!(hint.contains("add http://127.0.0.1/callback "), "{hint}");
     assert!(env.browser_result().is_none(), "no browser may open");
 }
@@ -507,11 +516,20 @@ fn an_unregistered_redirect_uri_without_par_times_out_naming_the_uri_to_register
     let out = env.run(&["login", "other", "--timeout", "20"], None);
     assert_eq!(code_of(out.status), 1, "{}", describe(&out));
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("no redirect arrived within 20 s"), "{stderr}");
-    assert!(stderr.contains("add http://127.0.0.1/callback "), "{stderr}");
+    assert!(
+        stderr.contains("no redirect arrived within 20 s"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("add http://127.0.0.1/callback "),
+        "{stderr}"
+    );
     // Keycloak showed its error page and never redirected.
     let browser = env.wait_browser_result(Duration::from_secs(30)).unwrap();
     assert_eq!(browser["ok"], false, "{browser}");
     let text = browser["text"].as_str().unwrap_or_default();
-    assert!(text.contains("Invalid parameter: redirect_uri"), "{browser}");
+    assert!(
+        text.contains("Invalid parameter: redirect_uri"),
+        "{browser}"
+    );
 }
