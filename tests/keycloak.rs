@@ -323,18 +323,29 @@ fn refresh_rotates_and_keycloak_refuses_the_old_refresh_token() {
     let id = connector_id(&env, "short");
     let first = refresh_token_of(&id);
 
-    let out = env.run(&["token", "short", "--no-login"], None);
-    assert!(out.status.success(), "token: {}", describe(&out));
-    let second = refresh_token_of(&id);
-    assert_ne!(
-        first, second,
-        "Keycloak rotates refresh tokens: a new one must be stored"
-    );
+    // Each call refreshes and stores the rotated refresh token, which the next call uses.
+    let mut seen = vec![first.clone()];
+    for _ in 0..2 {
+        let out = env.run(&["token", "short", "--no-login"], None);
+        assert!(out.status.success(), "token: {}", describe(&out));
+        let now = refresh_token_of(&id);
+        assert!(
+            !seen.contains(&now),
+            "Keycloak rotates: a new refresh token must be stored"
+        );
+        seen.push(now);
+    }
+    // Keycloak refuses the replaced one, and (reuse detection) ends the session with it: the
+    // current refresh token dies too, and the program says so in plain words.
     assert_refresh_refused(&kc, SHORT_LIVED, &first, "the replaced refresh token");
-    // The stored one is still good for the program: the next call refreshes with it.
     let out = env.run(&["token", "short", "--no-login"], None);
-    assert!(out.status.success(), "token: {}", describe(&out));
-    assert_ne!(refresh_token_of(&id), second);
+    assert_eq!(code_of(out.status), 1, "{}", describe(&out));
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("log in again"), "{stderr}");
+    assert!(
+        secret_tool_lookup(&format!("{id}/refresh_token")).is_none(),
+        "the dead refresh token is forgotten"
+    );
 }
 
 #[test]
@@ -394,12 +405,14 @@ fn logout_revokes_so_keycloak_refuses_the_refresh_token() {
 // ---- what reaches Keycloak -------------------------------------------------------------------------
 
 #[test]
-fn login_hint_prefills_keycloak_and_select_account_asks_again_despite_the_session() {
+fn login_hint_prefills_keycloak_and_prompt_reaches_it_through_the_pushed_request() {
     let kc = Keycloak::get();
     let profile = tempfile::tempdir().unwrap();
     let env = kc
         .env(&BOB)
         .with_env("BROWSER_PROFILE", profile.path())
+        // "Remember me": Keycloak's session cookie then survives Chromium's restart.
+        .with_env("BROWSER_REMEMBER_ME", "1")
         // The name comes from the prefilled field, so the hint is what signs in.
         .with_env("BROWSER_LOGIN", "");
     add_openid(
@@ -416,6 +429,7 @@ fn login_hint_prefills_keycloak_and_select_account_asks_again_despite_the_sessio
         PUBLIC,
         &["--param", "prompt=select_account"],
     );
+    add_openid(&env, &kc, "again", PUBLIC, &["--param", "prompt=login"]);
 
     let (out, outcome) = login_json(&env, "hinted", &[]);
     assert_logged_in(&out, &outcome, &env);
@@ -423,18 +437,28 @@ fn login_hint_prefills_keycloak_and_select_account_asks_again_despite_the_sessio
     assert_eq!(browser["login_prefill"], BOB.email, "{browser}");
     assert_eq!(outcome["claims"]["email"], BOB.email, "{outcome:#}");
 
-    // The same browser again: Keycloak's session cookie signs in without a login page...
+    // The same browser again: Keycloak's session cookie signs in without a login page.
     wait_profile_free(profile.path());
     let (out, outcome) = login_json(&env, "hinted", &[]);
     assert_logged_in(&out, &outcome, &env);
     assert_eq!(env.browser_result().unwrap()["login_pages"], 0);
 
-    // ...unless prompt=select_account (pushed with the request) makes Keycloak ask again.
+    // Keycloak ignores prompt=select_account (it does not list it in prompt_values_supported):
+    // the session signs in again, and the program said so beforehand, naming the alternative.
     let env = env.with_env("BROWSER_LOGIN", BOB.username);
     wait_profile_free(profile.path());
     let (out, outcome) = login_json(&env, "choose", &[]);
     assert_logged_in(&out, &outcome, &env);
+    assert_eq!(env.browser_result().unwrap()["login_pages"], 0);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("prompt=login instead"), "{stderr}");
+
+    // prompt=login, pushed with the request like every extra parameter, makes Keycloak ask.
+    wait_profile_free(profile.path());
+    let (out, outcome) = login_json(&env, "again", &[]);
+    assert_logged_in(&out, &outcome, &env);
     assert_eq!(env.browser_result().unwrap()["login_pages"], 1);
+    assert!(!stderr_of(&out).contains("prompt=login instead"));
 }
 
 /// Chromium holds its profile until it has exited (the result line comes a little earlier).
@@ -468,7 +492,7 @@ fn a_disabled_user_sees_keycloaks_refusal_and_the_login_times_out() {
     let kc = Keycloak::get();
     let env = kc.env(&DAVE).with_env("BROWSER_TIMEOUT_MS", "20000");
     add_openid(&env, &kc, "iam", PUBLIC, &[]);
-    let (out, outcome) = login_json(&env, "iam", &["--timeout", "25"]);
+    let (out, outcome) = login_json(&env, "iam", &["--timeout", "10"]);
     assert_eq!(code_of(out.status), 1, "{}", describe(&out));
     assert_eq!(error_of(&outcome).0, "timeout", "{outcome:#}");
     let browser = env.wait_browser_result(Duration::from_secs(30)).unwrap();
@@ -513,16 +537,19 @@ fn an_unregistered_redirect_uri_without_par_times_out_naming_the_uri_to_register
     let kc = Keycloak::get();
     let env = kc.env(&ALICE).with_env("BROWSER_TIMEOUT_MS", "15000");
     add_openid(&env, &kc, "other", OTHER_REDIRECT, &["--no-par"]);
-    let out = env.run(&["login", "other", "--timeout", "20"], None);
+    let out = env.run(&["login", "other", "--timeout", "10"], None);
     assert_eq!(code_of(out.status), 1, "{}", describe(&out));
-    let stderr = stderr_of(&out);
+    // The steps go to stderr, the report with the error and its hint to stdout.
+    let report = stdout_of(&out);
     assert!(
-        stderr.contains("no redirect arrived within 20 s"),
-        "{stderr}"
+        report.contains("no redirect arrived within 10 s"),
+        "{}",
+        describe(&out)
     );
     assert!(
-        stderr.contains("add http://127.0.0.1/callback "),
-        "{stderr}"
+        report.contains("add http://127.0.0.1/callback "),
+        "{}",
+        describe(&out)
     );
     // Keycloak showed its error page and never redirected.
     let browser = env.wait_browser_result(Duration::from_secs(30)).unwrap();

@@ -141,6 +141,8 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
           consent: !!document.querySelector('input[name=prompt][value=consent], #kc-oauth [name=accept]'),
           deviceCode: !!document.querySelector('input[name=device_user_code]'),
           deviceDone: /Device Login Successful/i.test(text),
+          // Keycloak's refusal of the credentials, shown above its login form.
+          loginError: (document.querySelector('#input-error, #input-error-username, .kc-feedback-text, #kc-content .pf-v5-c-alert__title')?.innerText || '').trim(),
           abort: document.querySelector('a[href$="/abort"]')?.href || null,
         };
       });
@@ -159,6 +161,9 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
     if (state.deviceCode && cfg.action === 'device' && !handled.has(key)) {
       handled.add(key);
       await enterUserCode(page, cfg, new URL(url).searchParams.get('user_code'), left());
+    } else if (state.login && state.keycloak && state.loginError && result.login_pages) {
+      // Signing in again would only repeat the refusal.
+      return { ok: false, error: `the provider refused the sign-in: ${state.loginError}`, ...(await snapshot()) };
     } else if ((state.login || state.consent) && !handled.has(key)) {
       handled.add(key);
       if (state.login) {
@@ -176,6 +181,7 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
           const field = state.keycloak ? '#kc-form-login input[name=username]' : 'input[name=login]';
           await page.fill(field, cfg.login || state.prefill || 'alice', { timeout: Math.min(10000, left()) });
           await page.fill('input[name=password]', cfg.password, { timeout: Math.min(10000, left()) });
+          if (cfg.rememberMe && state.keycloak) await page.check('#rememberMe', { timeout: Math.min(10000, left()) });
           await page.click(state.keycloak ? '#kc-login' : 'button[type=submit]', { timeout: Math.min(10000, left()) });
         } else {
           diag('chromium: consenting');

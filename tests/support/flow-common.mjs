@@ -25,6 +25,8 @@
 //                      (the rig's Keycloak certificate; Chromium only)
 //   BROWSER_PROFILE    Chromium profile directory to use and keep (default: a fresh one, removed),
 //                      so a second run reuses the provider's session cookie
+//   BROWSER_REMEMBER_ME  "1": tick Keycloak's "Remember me", whose session cookie outlives the
+//                      browser (a plain session cookie does not survive Chromium's restart)
 //
 // Result line (one JSON object, appended to BROWSER_LOG):
 //   {"ok":true|false,"opened_url":<the URL given>,"final_url":...,"title":...,"text":...,
@@ -56,6 +58,7 @@ export function settings() {
     lingerMs: Math.min(Number(env.BROWSER_LINGER_MS || 0) || 0, 30000),
     trustSpki: env.BROWSER_TRUST_SPKI || '',
     profile: env.BROWSER_PROFILE || '',
+    rememberMe: env.BROWSER_REMEMBER_ME === '1',
   };
 }
 

@@ -163,6 +163,32 @@ pub fn unregistered_redirect_hint(redirect_uri: &str) -> String {
     )
 }
 
+/// A `prompt` value the provider does not advertise, in plain words. Keycloak leaves
+/// `select_account` out of `prompt_values_supported` and ignores it: a user signed in already is
+/// not asked again, where `prompt=login` would. `None` when all is advertised, or nothing is.
+pub fn unsupported_prompt(prompt: &str, supported: &[String]) -> Option<String> {
+    if supported.is_empty() {
+        return None;
+    }
+    let unsupported: Vec<&str> = prompt
+        .split_whitespace()
+        .filter(|value| !supported.iter().any(|s| s == value))
+        .collect();
+    if unsupported.is_empty() {
+        return None;
+    }
+    let value = provider_text(&unsupported.join(" "), 60);
+    let extra = if unsupported.contains(&"select_account") {
+        "; to be asked which account to use, use prompt=login instead"
+    } else {
+        ""
+    };
+    Some(format!(
+        "the provider does not list prompt={value} as supported (prompt_values_supported) and \
+         may ignore it{extra}"
+    ))
+}
+
 /// The redirect URI as it is registered on the IAM client: without the port when it is a
 /// loopback one, since Keycloak ignores the port for 127.0.0.1 and localhost.
 pub fn registrable_redirect_uri(redirect_uri: &str) -> String {
@@ -214,6 +240,15 @@ mod tests {
         assert!(hint.contains("--client-secret-stdin"), "{hint}");
         let hint = token_error_hint("unauthorized_client", None, "x", true);
         assert!(hint.contains("Standard Flow"), "{hint}");
+    }
+
+    #[test]
+    fn a_prompt_keycloak_does_not_list_gets_a_notice_with_the_alternative() {
+        let keycloak = ["none", "login", "consent"].map(String::from);
+        let notice = unsupported_prompt("select_account", &keycloak).unwrap();
+        assert!(notice.contains("prompt=login instead"), "{notice}");
+        assert_eq!(unsupported_prompt("login", &keycloak), None);
+        assert_eq!(unsupported_prompt("select_account", &[]), None);
     }
 
     #[test]
