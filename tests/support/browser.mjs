@@ -128,8 +128,10 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
     try {
       state = await page.evaluate(() => {
         // oidc-provider's dev form names the field "login", Keycloak's "username".
+        // On a re-authentication (prompt=login) Keycloak shows the user's name, not a field.
         const login = document.querySelector('input[name=login]')
-          || document.querySelector('#kc-form-login input[name=username]');
+          || document.querySelector('#kc-form-login input[name=username]')
+          || document.querySelector('#kc-form-login input[name=password]');
         const text = document.body?.innerText ?? '';
         return {
           url: location.href,
@@ -137,7 +139,7 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
           title: document.title,
           login: !!login,
           keycloak: !!document.querySelector('#kc-form-login'),
-          prefill: login ? login.value : null,
+          prefill: login && login.name !== 'password' ? login.value : null,
           consent: !!document.querySelector('input[name=prompt][value=consent], #kc-oauth [name=accept]'),
           deviceCode: !!document.querySelector('input[name=device_user_code]'),
           deviceDone: /Device Login Successful/i.test(text),
@@ -179,7 +181,9 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
         } else if (state.login) {
           diag('chromium: signing in');
           const field = state.keycloak ? '#kc-form-login input[name=username]' : 'input[name=login]';
-          await page.fill(field, cfg.login || state.prefill || 'alice', { timeout: Math.min(10000, left()) });
+          if (await page.locator(field).count()) {
+            await page.fill(field, cfg.login || state.prefill || 'alice', { timeout: Math.min(10000, left()) });
+          }
           await page.fill('input[name=password]', cfg.password, { timeout: Math.min(10000, left()) });
           if (cfg.rememberMe && state.keycloak) await page.check('#rememberMe', { timeout: Math.min(10000, left()) });
           await page.click(state.keycloak ? '#kc-login' : 'button[type=submit]', { timeout: Math.min(10000, left()) });
