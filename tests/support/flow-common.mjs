@@ -150,7 +150,8 @@ export async function runBounded(name, startUrl, cfg, main) {
     if (finishing) return;
     finishing = true;
     writeResult(cfg.log, { ...result, ...extra, elapsed_ms: Date.now() - started });
-    const hard = setTimeout(() => process.exit(code), 5000);
+    // A kept profile needs Chromium's orderly shutdown, which writes its cookies to disk.
+    const hard = setTimeout(() => process.exit(code), cfg.profile ? 20000 : 5000);
     for (const fn of cleanups.reverse()) {
       try {
         await fn();
