@@ -71,6 +71,10 @@ fn add_oauth2(env: &Env, kc: &Keycloak, name: &str, client_id: &str, secret: &st
 
 fn login_json(env: &Env, name: &str, extra: &[&str]) -> (Output, Value) {
     let mut args = vec!["login", name, "--json"];
+    if !extra.contains(&"--timeout") {
+        // Under the harness's 120 s bound, so a stuck login reports its own timeout.
+        args.extend(["--timeout", "90"]);
+    }
     args.extend_from_slice(extra);
     let out = env.run(&args, None);
     let outcome = serde_json::from_slice(&out.stdout)

@@ -82,7 +82,7 @@ fn device_authorization(
 /// The token endpoint's `urn:ietf:params:oauth:grant-type:device_code` grant.
 pub fn token(app: &AppState, client: &Client, form: &FormParams) -> Result<Value, OAuthError> {
     let device_code = form.require("device_code")?;
-    if let Some(Some(challenge)) = app.with_store(|s| s.devices().challenge_of(device_code)) {
+    if let Some(challenge) = app.with_store(|s| s.devices().challenge_of(device_code, client.id)) {
         let verifier = form.require("code_verifier")?;
         pkce::verify(verifier, &challenge).map_err(|e| OAuthError::invalid_grant(e.to_string()))?;
     }

@@ -138,11 +138,13 @@ impl Devices {
     /// A client's poll: the approved grant's id (once; the device code is then spent), or
     /// why not yet or not at all. A poll before the interval is up is `slow_down`, and the
     /// interval grows by 5 s for good (RFC 8628 section 3.5).
-    /// The PKCE challenge of a device code: `None` for an unknown code, `Some(None)` when the
-    /// request had none.
-    pub fn challenge_of(&self, device_code: &str) -> Option<Option<String>> {
+    /// The PKCE challenge of `client_id`'s device code, if it sent one. Another client's code
+    /// has none here: the poll itself refuses that.
+    pub fn challenge_of(&self, device_code: &str, client_id: &str) -> Option<String> {
         let device = self.by_code.get(&digest(device_code))?;
-        Some(device.code_challenge.clone())
+        (device.client_id == client_id)
+            .then(|| device.code_challenge.clone())
+            .flatten()
     }
 
     pub fn poll(

@@ -181,7 +181,8 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
         } else if (state.login) {
           diag('chromium: signing in');
           const field = state.keycloak ? '#kc-form-login input[name=username]' : 'input[name=login]';
-          if (await page.locator(field).count()) {
+          const editable = page.locator(field);
+          if (await editable.isVisible() && await editable.isEditable()) {
             await page.fill(field, cfg.login || state.prefill || 'alice', { timeout: Math.min(10000, left()) });
           }
           await page.fill('input[name=password]', cfg.password, { timeout: Math.min(10000, left()) });
