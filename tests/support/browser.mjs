@@ -144,7 +144,8 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
           deviceCode: !!document.querySelector('input[name=device_user_code]'),
           deviceDone: /Device Login Successful/i.test(text),
           // Keycloak's refusal of the credentials, shown above its login form.
-          loginError: (document.querySelector('#input-error, #input-error-username, .kc-feedback-text, #kc-content .pf-v5-c-alert__title')?.innerText || '').trim(),
+          // (An info line such as "Please re-authenticate to continue" is no refusal.)
+          loginError: (document.querySelector('#input-error, #input-error-username, .pf-m-danger .kc-feedback-text, .pf-m-danger .pf-v5-c-alert__title, .alert-error .kc-feedback-text')?.innerText || '').trim(),
           abort: document.querySelector('a[href$="/abort"]')?.href || null,
         };
       });
