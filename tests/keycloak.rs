@@ -412,7 +412,7 @@ fn logout_revokes_so_keycloak_refuses_the_refresh_token() {
 // ---- what reaches Keycloak -------------------------------------------------------------------------
 
 #[test]
-fn login_hint_prefills_keycloak_and_prompt_reaches_it_through_the_pushed_request() {
+fn login_hint_prefills_keycloak_and_select_account_is_ignored_with_a_notice() {
     let kc = Keycloak::get();
     let profile = tempfile::tempdir().unwrap();
     let env = kc
@@ -436,7 +436,6 @@ fn login_hint_prefills_keycloak_and_prompt_reaches_it_through_the_pushed_request
         PUBLIC,
         &["--param", "prompt=select_account"],
     );
-    add_openid(&env, &kc, "again", PUBLIC, &["--param", "prompt=login"]);
 
     let (out, outcome) = login_json(&env, "hinted", &[]);
     assert_logged_in(&out, &outcome, &env);
@@ -459,13 +458,6 @@ fn login_hint_prefills_keycloak_and_prompt_reaches_it_through_the_pushed_request
     assert_eq!(env.browser_result().unwrap()["login_pages"], 0);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("prompt=login instead"), "{stderr}");
-
-    // prompt=login, pushed with the request like every extra parameter, makes Keycloak ask.
-    wait_profile_free(profile.path());
-    let (out, outcome) = login_json(&env, "again", &[]);
-    assert_logged_in(&out, &outcome, &env);
-    assert_eq!(env.browser_result().unwrap()["login_pages"], 1);
-    assert!(!stderr_of(&out).contains("prompt=login instead"));
 }
 
 /// Chromium holds its profile until it has exited (the result line comes a little earlier).
