@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use super::explain::{error_with_description, provider_text};
 use super::flow::{self, Context, Provider, Recorder};
 use super::http::{self, ClientAuth};
+use super::pkce::Pkce;
 use super::policy;
 use super::token::{self, TokenSet};
 use super::{ErrorKind, LoginError, Step};
@@ -42,6 +43,10 @@ pub struct DevicePrompt {
 /// The provider's answer to the device authorization request.
 struct Authorization {
     device_code: SecretString,
+    /// Keycloak applies a client's "PKCE required" to device logins too (RFC 8628 is silent),
+    /// so the request carries a challenge whenever the connector uses PKCE, and every poll the
+    /// verifier.
+    pkce_verifier: Option<SecretString>,
     prompt: DevicePrompt,
     interval: Duration,
 }
@@ -89,7 +94,12 @@ async fn authorize(
     })?;
     policy::require_https("the device authorization endpoint", endpoint)?;
     let (auth, auth_detail) = flow::client_auth(cx, provider).await?;
-    let form = vec![("scope".to_owned(), cx.connector.auth.scopes().into())];
+    let pkce = cx.connector.auth.uses_pkce().then(Pkce::generate);
+    let mut form = vec![("scope".to_owned(), cx.connector.auth.scopes().into())];
+    if let Some(pkce) = &pkce {
+        form.push(("code_challenge".to_owned(), pkce.challenge.clone().into()));
+        form.push(("code_challenge_method".to_owned(), Pkce::METHOD.into()));
+    }
     let request = auth.post_form(client, endpoint, cx.connector.auth.client_id(), form);
     let what = "the device authorization endpoint";
     let fetched = http::send(request, what, endpoint, ErrorKind::TokenRequest).await?;
@@ -111,7 +121,8 @@ async fn authorize(
             None => http::status_error(&fetched, what, endpoint, ErrorKind::TokenRequest),
         });
     }
-    let authorization = parse_authorization(body?, endpoint)?;
+    let mut authorization = parse_authorization(body?, endpoint)?;
+    authorization.pkce_verifier = pkce.map(|p| p.verifier);
     let detail = format!("{endpoint}; {auth_detail}");
     Ok(((auth, authorization), detail))
 }
@@ -146,6 +157,7 @@ fn parse_authorization(mut body: Value, endpoint: &str) -> Result<Authorization,
         .unwrap_or(DEFAULT_INTERVAL);
     Ok(Authorization {
         device_code,
+        pkce_verifier: None,
         prompt,
         interval: interval.clamp(Duration::from_secs(1), MAX_INTERVAL),
     })
@@ -175,7 +187,11 @@ async fn wait_for_approval(
         .min(Duration::from_secs(authorization.prompt.expires_in));
     let client_id = cx.connector.auth.client_id();
     let device_code = &authorization.device_code;
-    let ask = || poll_once(client, endpoint, client_id, auth, device_code.clone());
+    let verifier = &authorization.pkce_verifier;
+    let ask = || {
+        let secrets = (device_code.clone(), verifier.clone());
+        poll_once(client, endpoint, client_id, auth, secrets)
+    };
     let tokens = poll_until_done(ask, tokio::time::sleep, authorization.interval, budget).await?;
     let detail = if tokens.refresh_token.is_some() {
         "approved; refresh token received"
@@ -233,12 +249,15 @@ async fn poll_once(
     endpoint: &str,
     client_id: &str,
     auth: &ClientAuth,
-    device_code: SecretString,
+    (device_code, verifier): (SecretString, Option<SecretString>),
 ) -> PollAnswer {
-    let form = vec![
+    let mut form = vec![
         ("grant_type".to_owned(), DEVICE_CODE_GRANT.into()),
         ("device_code".to_owned(), device_code),
     ];
+    if let Some(verifier) = verifier {
+        form.push(("code_verifier".to_owned(), verifier));
+    }
     let request = auth.post_form(client, endpoint, client_id, form);
     let what = "the token endpoint";
     let fetched = match http::send(request, what, endpoint, ErrorKind::TokenRequest).await {

@@ -119,6 +119,8 @@ pub(super) struct Provider {
     pub(super) jwks_uri: Option<String>,
     pub(super) id_token_algs: Vec<String>,
     pub(super) token_auth_methods: Vec<String>,
+    /// `prompt_values_supported` from discovery (empty: not advertised).
+    pub(super) prompt_values: Vec<String>,
 }
 
 async fn steps(
@@ -322,6 +324,7 @@ pub(super) async fn resolve_provider(
                 jwks_uri: None,
                 id_token_algs: Vec::new(),
                 token_auth_methods: Vec::new(),
+                prompt_values: Vec::new(),
             };
             let Some(issuer) = auth.issuer.clone() else {
                 return Ok((provider, None));
@@ -384,7 +387,22 @@ fn openid_provider(
         jwks_uri: Some(required(metadata.jwks_uri, "jwks_uri")?),
         id_token_algs: metadata.id_token_signing_alg_values_supported,
         token_auth_methods: metadata.token_endpoint_auth_methods_supported,
+        prompt_values: string_list(&metadata.raw, "prompt_values_supported"),
     })
+}
+
+/// A list of strings from the discovery document; empty when absent or of another shape.
+fn string_list(raw: &Value, key: &str) -> Vec<String> {
+    raw.get(key)
+        .and_then(Value::as_array)
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn discovery_detail(provider: &Provider, discovery_url: &str) -> String {
@@ -482,6 +500,16 @@ async fn authorization_url(
         extra: connector.auth.extra_params(),
     }
     .params()?;
+    let prompt = connector
+        .auth
+        .extra_params()
+        .iter()
+        .find(|p| p.key == "prompt");
+    if let Some(notice) =
+        prompt.and_then(|p| super::explain::unsupported_prompt(&p.value, &provider.prompt_values))
+    {
+        let _ = cx.events.send(LoginEvent::Notice(notice));
+    }
     match &provider.par_endpoint {
         Some(par) => {
             policy::require_https("the PAR endpoint", par)?;

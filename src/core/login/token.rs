@@ -84,6 +84,7 @@ fn error_response(fetched: &http::Fetched, request: &TokenRequest<'_>) -> LoginE
     )
     .with_hint(token_error_hint(
         error,
+        description,
         request.redirect_uri,
         request.auth.has_secret(),
     ))
