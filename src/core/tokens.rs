@@ -1,9 +1,14 @@
 //! Living connectors: the access token cache, refresh, token state and logout.
 //!
-//! The cached access token lives in the keyring (kind [`SecretKind::AccessToken`]) as a small
-//! JSON object, never in a file: `{access_token, expires_at, scope, token_type, identity}`,
-//! where `identity` is the ID token's iss/sub/aud (claims, not the token), which a refreshed
-//! ID token must repeat. A refresh runs under an advisory lock on
+//! The cached access token lives in the keyring (kind [`SecretKind::AccessToken`], split over
+//! several entries when it is too large for one) as a JSON object, never in a file:
+//! `{access_token, expires_at, scope, token_type}`. Beside the tokens, a small
+//! [`SecretKind::Session`] entry records what they belong to (a [`Binding`]: provider, client
+//! ID, Base URL) and whom they name (the ID token's iss/sub/aud, which a refreshed ID token must
+//! repeat). Tokens are used only while their binding matches the connector as it is now; on a
+//! mismatch they are deleted, never sent to the new place.
+//!
+//! A refresh, and a login storing its tokens, run under an advisory lock on
 //! `<config dir>/tokens/<connector id>.lock` (empty; nothing secret), so that concurrent
 //! `ifs-connect token` calls refresh once: the others wait, then find the fresh cache.
 //!
@@ -18,9 +23,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::connector::{Connector, ConnectorId};
+use super::connector::{Auth, Connector, ConnectorId};
 use super::login::{self, Identity, LoginError, LoginOptions, RefreshFailure, Revoked};
-use super::secrets::{self, SecretKind, SecretsError, SharedSecrets};
+use super::secrets::{self, SecretKind, SecretsError, SharedSecrets, SplitKind};
 
 /// A cached access token is used only while it has more than this left, so a script's request
 /// does not reach the API with a token that expires on the way.
@@ -43,8 +48,6 @@ pub struct Cached {
     #[serde(default)]
     pub scope: Option<String>,
     pub token_type: String,
-    #[serde(default)]
-    pub identity: Identity,
 }
 
 impl Drop for Cached {
@@ -69,16 +72,14 @@ impl Cached {
         access_token: &SecretString,
         expires_in: Option<u64>,
         scope: Option<String>,
-        identity: Identity,
     ) -> Self {
-        Self::new(access_token, expires_in, scope, identity, now())
+        Self::new(access_token, expires_in, scope, now())
     }
 
     fn new(
         access_token: &SecretString,
         expires_in: Option<u64>,
         scope: Option<String>,
-        identity: Identity,
         now: i64,
     ) -> Self {
         let lifetime = expires_in.map_or(ASSUMED_LIFETIME, |s| s.min(i64::MAX as u64) as i64);
@@ -87,7 +88,6 @@ impl Cached {
             expires_at: now.saturating_add(lifetime),
             scope,
             token_type: "Bearer".into(),
-            identity,
         }
     }
 
@@ -101,7 +101,7 @@ impl Cached {
 
     /// More than [`MIN_REMAINING`] left at `now`.
     pub fn usable_at(&self, now: i64) -> bool {
-        self.expires_at - now > MIN_REMAINING.as_secs() as i64
+        self.expires_at.saturating_sub(now) > MIN_REMAINING.as_secs() as i64
     }
 
     fn to_secret(&self) -> SecretString {
@@ -168,7 +168,74 @@ pub struct AccessToken {
     pub source: Source,
 }
 
-/// Store the cache entry in the keyring.
+/// What stored tokens belong to: the connector settings that decide where a refresh token (and
+/// the client secret with it) is sent and where an access token is used. Tokens stored under
+/// one binding are never used under another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binding {
+    /// `openid` or `oauth2`.
+    pub auth: String,
+    /// The authority URL (OpenId) or the token endpoint (OAuth2).
+    pub provider: String,
+    /// An OAuth2 connector's issuer, whose discovery names the revocation endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    pub client_id: String,
+    /// Where access tokens go (the API probe, scripts).
+    pub base_url: String,
+}
+
+impl Binding {
+    pub fn of(connector: &Connector) -> Self {
+        let (provider, issuer) = match &connector.auth {
+            Auth::OpenId(a) => (a.authority_url.clone(), None),
+            Auth::OAuth2(a) => (a.token_endpoint.clone(), a.issuer.clone()),
+        };
+        Self {
+            auth: connector.auth_kind().short().to_owned(),
+            provider,
+            issuer,
+            client_id: connector.auth.client_id().to_owned(),
+            base_url: connector.base_url.clone(),
+        }
+    }
+}
+
+/// Whether a connector's stored tokens may stay when it changes from `before` to `after`.
+pub fn tokens_survive(before: &Connector, after: &Connector) -> bool {
+    Binding::of(before) == Binding::of(after)
+}
+
+/// The hosts (with ports) a connector's client secret is sent to: its token endpoint's, and
+/// its issuer's for discovery-named endpoints (revocation). Empty for OpenId connectors.
+pub fn secret_hosts(connector: &Connector) -> Vec<String> {
+    let Auth::OAuth2(auth) = &connector.auth else {
+        return Vec::new();
+    };
+    let host = |url: &str| {
+        url::Url::parse(url)
+            .ok()
+            .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+            .unwrap_or_else(|| url.to_owned())
+    };
+    let mut hosts: Vec<String> = std::iter::once(&auth.token_endpoint)
+        .chain(auth.issuer.as_ref())
+        .map(|u| host(u))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+/// What the session entry records: the binding and whom the tokens name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Session {
+    binding: Binding,
+    #[serde(default)]
+    identity: Identity,
+}
+
+/// Store the cache entry in the keyring (split over several entries when it is large).
 pub async fn store_cached(
     secrets: &SharedSecrets,
     id: &ConnectorId,
@@ -176,7 +243,7 @@ pub async fn store_cached(
 ) -> Result<(), SecretsError> {
     let (id, value) = (id.clone(), cached.to_secret());
     secrets::blocking(secrets, move |store| {
-        store.set(&id, SecretKind::AccessToken, &value)
+        secrets::set_split(store, &id, SplitKind::AccessToken, &value)
     })
     .await
 }
@@ -187,12 +254,17 @@ pub async fn load_cached(
     secrets: &SharedSecrets,
     id: &ConnectorId,
 ) -> Result<Option<Cached>, SecretsError> {
-    let id = id.clone();
-    let secret = secrets::blocking(secrets, move |store| {
-        store.get(&id, SecretKind::AccessToken)
-    })
-    .await?;
+    let secret = get_split(secrets, id, SplitKind::AccessToken).await?;
     Ok(secret.as_ref().and_then(Cached::from_secret))
+}
+
+async fn get_split(
+    secrets: &SharedSecrets,
+    id: &ConnectorId,
+    of: SplitKind,
+) -> Result<Option<SecretString>, SecretsError> {
+    let id = id.clone();
+    secrets::blocking(secrets, move |store| secrets::get_split(store, &id, of)).await
 }
 
 async fn get_secret(
@@ -204,23 +276,106 @@ async fn get_secret(
     secrets::blocking(secrets, move |store| store.get(&id, kind)).await
 }
 
-async fn delete_secret(
-    secrets: &SharedSecrets,
-    id: &ConnectorId,
-    kind: SecretKind,
-) -> Result<(), SecretsError> {
+/// Delete every token entry of a connector (refresh, access, session), not the client secret.
+async fn forget_tokens(secrets: &SharedSecrets, id: &ConnectorId) -> Result<(), SecretsError> {
     let id = id.clone();
-    secrets::blocking(secrets, move |store| store.delete(&id, kind)).await
+    secrets::blocking(secrets, move |store| {
+        secrets::delete_split(store, &id, SplitKind::RefreshToken)?;
+        secrets::delete_split(store, &id, SplitKind::AccessToken)?;
+        store.delete(&id, SecretKind::Session)
+    })
+    .await
 }
 
-async fn set_secret(
+/// Delete the tokens only if the stored refresh token is still `used`: a login that finished
+/// meanwhile stored new ones, which a failure of the old refresh token must not touch.
+async fn forget_tokens_if_unchanged(
     secrets: &SharedSecrets,
     id: &ConnectorId,
-    kind: SecretKind,
-    value: SecretString,
+    used: &SecretString,
+) -> Result<bool, SecretsError> {
+    let stored = get_split(secrets, id, SplitKind::RefreshToken).await?;
+    if stored.is_some_and(|s| s.expose_secret() == used.expose_secret()) {
+        forget_tokens(secrets, id).await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// The identity the stored tokens name, when they belong to the connector as it is now. Tokens
+/// stored for another provider, client or Base URL (or by a version that recorded no binding)
+/// are deleted here and count as none, so they are never sent anywhere.
+pub async fn checked_session(
+    secrets: &SharedSecrets,
+    connector: &Connector,
+) -> Result<Option<Identity>, SecretsError> {
+    let id = &connector.id;
+    let session = get_secret(secrets, id, SecretKind::Session)
+        .await?
+        .and_then(|s| serde_json::from_str::<Session>(s.expose_secret()).ok());
+    if let Some(session) = session.filter(|s| s.binding == Binding::of(connector)) {
+        return Ok(Some(session.identity));
+    }
+    let stored_refresh = get_secret(secrets, id, SecretKind::RefreshToken).await?;
+    let stored_access = get_secret(secrets, id, SecretKind::AccessToken).await?;
+    if stored_refresh.is_some() || stored_access.is_some() {
+        tracing::warn!(connector = %id, "stored tokens belong to other connector settings; deleting them");
+        forget_tokens(secrets, id).await?;
+    }
+    Ok(None)
+}
+
+async fn store_session(
+    secrets: &SharedSecrets,
+    connector: &Connector,
+    identity: Identity,
 ) -> Result<(), SecretsError> {
-    let id = id.clone();
-    secrets::blocking(secrets, move |store| store.set(&id, kind, &value)).await
+    let session = Session {
+        binding: Binding::of(connector),
+        identity,
+    };
+    let json = serde_json::to_string(&session).expect("the session serialises");
+    let id = connector.id.clone();
+    secrets::blocking(secrets, move |store| {
+        store.set(&id, SecretKind::Session, &SecretString::from(json))
+    })
+    .await
+}
+
+/// What a login hands over to be kept.
+pub struct LoginTokens {
+    pub refresh_token: Option<SecretString>,
+    pub cached: Cached,
+    pub identity: Identity,
+}
+
+/// Keep a login's tokens, under the connector's token lock (when `lock_dir` is given) so a
+/// refresh running at the same time cannot interleave: the session record first, then the
+/// refresh token (or, when the login got none, the old one is deleted: it belongs to an earlier
+/// session), then the access token cache. A cache that cannot be written is not an error (the
+/// next `token` refreshes); it is returned so the caller can say so.
+pub async fn store_login(
+    secrets: &SharedSecrets,
+    lock_dir: Option<&Path>,
+    connector: &Connector,
+    tokens: LoginTokens,
+) -> Result<Option<SecretsError>, TokenError> {
+    let _lock = match lock_dir {
+        Some(dir) => Some(TokenLock::acquire(dir, &connector.id).await?),
+        None => None,
+    };
+    let id = connector.id.clone();
+    // A new session: nothing of the old one may stay readable while this is written.
+    forget_tokens(secrets, &id).await?;
+    store_session(secrets, connector, tokens.identity).await?;
+    if let Some(refresh) = tokens.refresh_token {
+        let id = id.clone();
+        secrets::blocking(secrets, move |store| {
+            secrets::set_split(store, &id, SplitKind::RefreshToken, &refresh)
+        })
+        .await?;
+    }
+    Ok(store_cached(secrets, &id, &tokens.cached).await.err())
 }
 
 /// A valid access token from the cache, else from the refresh token (storing a rotated one
@@ -232,6 +387,12 @@ pub async fn access_token(
     connector: &Connector,
     options: &LoginOptions,
 ) -> Result<AccessToken, TokenError> {
+    let login_required = || TokenError::LoginRequired {
+        name: connector.name.clone(),
+    };
+    if checked_session(secrets, connector).await?.is_none() {
+        return Err(login_required());
+    }
     if let Some(cached) = load_cached(secrets, &connector.id).await?
         && cached.usable_at(now())
     {
@@ -241,16 +402,19 @@ pub async fn access_token(
         });
     }
     let _lock = TokenLock::acquire(config_dir, &connector.id).await?;
-    // Another process may have refreshed while this one waited for the lock.
-    let cached = load_cached(secrets, &connector.id).await?;
-    if let Some(cached) = cached.as_ref().filter(|c| c.usable_at(now())) {
+    // Another process may have refreshed (or logged in) while this one waited for the lock.
+    let Some(identity) = checked_session(secrets, connector).await? else {
+        return Err(login_required());
+    };
+    if let Some(cached) = load_cached(secrets, &connector.id).await?
+        && cached.usable_at(now())
+    {
         tracing::info!(connector = %connector.id, "token refreshed by another process meanwhile");
         return Ok(AccessToken {
-            cached: cached.clone(),
+            cached,
             source: Source::Cache,
         });
     }
-    let identity = cached.map(|c| c.identity.clone()).unwrap_or_default();
     let cached = refresh_locked(secrets, connector, options, identity).await?;
     Ok(AccessToken {
         cached,
@@ -258,7 +422,8 @@ pub async fn access_token(
     })
 }
 
-/// The refresh itself; the caller holds the lock.
+/// The refresh itself; the caller holds the lock. The engine stores a rotated refresh token
+/// as soon as the token endpoint answered, so nothing failing after that can lose it.
 async fn refresh_locked(
     secrets: &SharedSecrets,
     connector: &Connector,
@@ -266,40 +431,47 @@ async fn refresh_locked(
     identity: Identity,
 ) -> Result<Cached, TokenError> {
     let id = &connector.id;
-    let Some(refresh_token) = get_secret(secrets, id, SecretKind::RefreshToken).await? else {
+    let Some(refresh_token) = get_split(secrets, id, SplitKind::RefreshToken).await? else {
         return Err(TokenError::LoginRequired {
             name: connector.name.clone(),
         });
     };
     tracing::info!(connector = %id, "refreshing the access token");
-    let refreshed =
-        match login::refresh(connector, secrets, options, refresh_token, &identity).await {
-            Ok(refreshed) => refreshed,
-            Err(RefreshFailure::Revoked(error)) => {
-                tracing::warn!(connector = %id, "refresh token refused: {}", error.message);
-                // The dead refresh token and its access token would only fail again.
-                delete_secret(secrets, id, SecretKind::RefreshToken).await?;
-                delete_secret(secrets, id, SecretKind::AccessToken).await?;
-                return Err(TokenError::SessionExpired {
-                    name: connector.name.clone(),
-                    detail: error.message,
-                });
-            }
-            Err(RefreshFailure::Failed(error)) => return Err(TokenError::Provider(error)),
-        };
-    // Rotation: the old refresh token is dead now; losing the new one would end the session.
-    if let Some(rotated) = refreshed.refresh_token.clone() {
-        set_secret(secrets, id, SecretKind::RefreshToken, rotated).await?;
+    let used = refresh_token.clone();
+    let refreshed = match login::refresh(connector, secrets, options, refresh_token, &identity).await
+    {
+        Ok(refreshed) => refreshed,
+        Err(RefreshFailure::Revoked(error)) => {
+            tracing::warn!(connector = %id, "refresh token refused: {}", error.message);
+            // The dead refresh token and its access token would only fail again.
+            forget_tokens_if_unchanged(secrets, id, &used).await?;
+            return Err(TokenError::SessionExpired {
+                name: connector.name.clone(),
+                detail: error.message,
+            });
+        }
+        Err(RefreshFailure::IdentityChanged(error)) => {
+            tracing::warn!(connector = %id, "refreshed tokens name someone else: {}", error.message);
+            forget_tokens(secrets, id).await?;
+            return Err(TokenError::Provider(error));
+        }
+        Err(RefreshFailure::Failed(error)) => return Err(TokenError::Provider(error)),
+    };
+    if identity.is_empty()
+        && let Some(first) = refreshed.identity.clone()
+    {
+        store_session(secrets, connector, first).await?;
     }
-    let identity = refreshed.identity.clone().unwrap_or(identity);
     let cached = Cached::new(
         &refreshed.access_token,
         refreshed.expires_in,
         refreshed.scope.clone(),
-        identity,
         now(),
     );
-    store_cached(secrets, id, &cached).await?;
+    // The token is good whether or not it can be cached: the next call refreshes again.
+    if let Err(e) = store_cached(secrets, id, &cached).await {
+        tracing::warn!(connector = %id, error = %e, "could not cache the access token");
+    }
     Ok(cached)
 }
 
@@ -400,6 +572,9 @@ pub enum Revocation {
     NotRevocable,
     /// The provider could not be asked; the token was still deleted here.
     Failed(String),
+    /// The tokens were stored for other connector settings (provider, client or Base URL):
+    /// they were deleted here without being sent to the provider the connector names now.
+    NotSentElsewhere,
 }
 
 impl LoggedOut {
@@ -425,6 +600,10 @@ impl LoggedOut {
             Some(Revocation::Failed(why)) => {
                 lines.push(format!("refresh token could not be revoked: {why}"))
             }
+            Some(Revocation::NotSentElsewhere) => lines.push(
+                "refresh token not revoked: it was issued for the connector's earlier provider,                  client or Base URL, so it is not sent to the current one"
+                    .into(),
+            ),
             None => {}
         }
         if self.revocation.is_some() {
@@ -446,10 +625,12 @@ pub async fn logout(
     options: &LoginOptions,
 ) -> Result<LoggedOut, SecretsError> {
     let id = &connector.id;
-    let refresh = get_secret(secrets, id, SecretKind::RefreshToken).await?;
+    let refresh = get_split(secrets, id, SplitKind::RefreshToken).await?;
     let access = get_secret(secrets, id, SecretKind::AccessToken).await?;
+    let belongs_here = checked_session(secrets, connector).await?.is_some();
     let revocation = match refresh {
         None => None,
+        Some(_) if !belongs_here => Some(Revocation::NotSentElsewhere),
         Some(token) => Some(
             match login::revoke_refresh_token(connector, secrets, options, token).await {
                 Ok(Revoked::Revoked { endpoint }) => Revocation::Revoked { endpoint },
@@ -458,8 +639,7 @@ pub async fn logout(
             },
         ),
     };
-    delete_secret(secrets, id, SecretKind::RefreshToken).await?;
-    delete_secret(secrets, id, SecretKind::AccessToken).await?;
+    forget_tokens(secrets, id).await?;
     tracing::info!(connector = %id, "logged out");
     Ok(LoggedOut {
         revocation,
@@ -478,7 +658,6 @@ mod tests {
             &SecretString::from("AT"),
             expires_in,
             Some("openid".into()),
-            Identity::default(),
             now,
         )
     }

@@ -21,6 +21,12 @@ pub const RESERVED_PARAMS: &[&str] = &[
     "code_challenge_method",
     "nonce",
     "response_type",
+    // These would move the response off the loopback (response_mode) or replace the checked
+    // request wholesale (a request object or a pushed request_uri), bypassing the checks of
+    // redirect_uri, state and PKCE.
+    "request",
+    "request_uri",
+    "response_mode",
 ];
 
 /// Which input a problem belongs to, so a form can point at it and the CLI can name the flag.
@@ -559,6 +565,10 @@ mod tests {
             assert!(err.contains("cannot be overridden"), "{key}: {err}");
         }
         assert!(param_assignment("STATE=x").is_err());
+        for key in ["request", "request_uri", "Response_Mode"] {
+            let err = param_assignment(&format!("{key}=x")).unwrap_err();
+            assert!(err.contains("cannot be overridden"), "{key}: {err}");
+        }
         assert_eq!(
             param_assignment("prompt=select_account"),
             Ok(Param::new("prompt", "select_account"))

@@ -8,7 +8,8 @@
 use secrecy::SecretString;
 
 use super::connector::{Auth, Connector, ConnectorId, LastTest};
-use super::secrets::{SecretKind, SecretStore, SecretsError, SharedSecrets};
+use super::secrets::{self, SecretKind, SecretStore, SecretsError, SharedSecrets, SplitKind};
+use super::tokens;
 use super::store::{Config, Store, StoreError};
 use super::validate::{self, Field, FieldError, ValidationErrors};
 
@@ -118,6 +119,9 @@ impl Workspace {
             .find(|c| c.id == connector.id)
             .cloned();
         let had_secret = previous.as_ref().is_some_and(Connector::has_client_secret);
+        if let Some(previous) = &previous {
+            secret_may_follow(previous, &connector, &secret)?;
+        }
         let secret = effective_secret_change(&mut connector, secret, had_secret)?;
 
         let rollback = self.write_secret_first(&connector.id, &secret)?;
@@ -126,6 +130,11 @@ impl Workspace {
             rollback.undo(self.secrets.as_ref(), &connector.id);
             return Err(e.into());
         }
+        if let Some(previous) = &previous
+            && !tokens::tokens_survive(previous, &connector)
+        {
+            self.forget_tokens(&connector.id);
+        }
         if matches!(secret, SecretChange::Remove) && had_secret {
             // The config no longer names it; a failure here orphans a secret, never dangles one.
             if let Err(e) = self.secrets.delete(&connector.id, SecretKind::ClientSecret) {
@@ -133,6 +142,22 @@ impl Workspace {
             }
         }
         Ok(connector)
+    }
+
+    /// Drop a connector's tokens after the settings they belong to changed. A failure leaves
+    /// them in the keyring, where their recorded binding no longer matches: they are refused
+    /// and deleted when next used, never sent.
+    fn forget_tokens(&self, id: &ConnectorId) {
+        let store = self.secrets.as_ref();
+        let result = secrets::delete_split(store, id, SplitKind::RefreshToken)
+            .and_then(|()| secrets::delete_split(store, id, SplitKind::AccessToken))
+            .and_then(|()| store.delete(id, SecretKind::Session));
+        match result {
+            Ok(()) => tracing::info!(connector = %id, "settings changed: stored tokens deleted"),
+            Err(e) => {
+                tracing::warn!(connector = %id, error = %e, "could not delete the stored tokens")
+            }
+        }
     }
 
     fn write_secret_first(
@@ -262,13 +287,23 @@ impl Workspace {
         if !problems.is_empty() {
             return Err(ValidationErrors(problems).into());
         }
-        self.store.update(|config| {
+        let (summary, replaced) = self.store.update(|config| {
             let mut summary = ImportSummary::default();
+            let mut replaced = Vec::new();
             for mut connector in checked {
                 if let Some(existing) = config.find(&connector.name) {
                     connector.id = existing.id.clone();
                     connector.last_test = existing.last_test.clone();
-                    set_client_secret_flag(&mut connector, existing.has_client_secret());
+                    // The file carries no secret, so the stored one stays only where it was
+                    // sent before; for a token endpoint on a new host it is dropped (give it
+                    // again with `edit --client-secret-stdin`).
+                    let keep = existing.has_client_secret()
+                        && tokens::secret_hosts(existing) == tokens::secret_hosts(&connector);
+                    if existing.has_client_secret() && !keep {
+                        summary.secrets_dropped.push(connector.name.clone());
+                    }
+                    set_client_secret_flag(&mut connector, keep);
+                    replaced.push((connector.id.clone(), existing.has_client_secret() && !keep));
                     summary.replaced += 1;
                 } else {
                     connector.id = ConnectorId::generate();
@@ -280,15 +315,26 @@ impl Workspace {
                 }
                 replace_or_push_by_name(config, connector);
             }
-            Ok(summary)
-        })
+            Ok::<_, WorkspaceError>((summary, replaced))
+        })?;
+        // A replaced connector may point elsewhere now: its tokens are not carried over.
+        for (id, drop_secret) in replaced {
+            self.forget_tokens(&id);
+            if drop_secret && let Err(e) = self.secrets.delete(&id, SecretKind::ClientSecret) {
+                tracing::warn!(connector = %id, error = %e, "could not delete an unused client secret");
+            }
+        }
+        Ok(summary)
     }
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportSummary {
     pub added: usize,
     pub replaced: usize,
+    /// Replaced connectors whose token endpoint moved to another host: their stored client
+    /// secret was deleted rather than sent there.
+    pub secrets_dropped: Vec<String>,
 }
 
 enum Rollback {
@@ -327,6 +373,34 @@ fn check_fits(config: &Config, connector: &Connector) -> Result<(), WorkspaceErr
         return Err(WorkspaceError::UnknownGroup(connector.agent_group.clone()));
     }
     Ok(())
+}
+
+/// A stored client secret is sent only to the hosts it was saved for: when the token endpoint
+/// (or the issuer) of a connector with a secret moves to another host, the secret must be given
+/// again or removed. Failing here (and saving nothing) beats dropping it silently: the user
+/// would find out only from an `invalid_client` at the next login, as with gh or az, which ask
+/// again for credentials when the host changes.
+fn secret_may_follow(
+    previous: &Connector,
+    next: &Connector,
+    change: &SecretChange,
+) -> Result<(), WorkspaceError> {
+    let moves = tokens::secret_hosts(previous) != tokens::secret_hosts(next);
+    if !(previous.has_client_secret() && moves && matches!(change, SecretChange::Keep)) {
+        return Ok(());
+    }
+    if !matches!(next.auth, Auth::OAuth2(_)) {
+        return Ok(());
+    }
+    Err(ValidationErrors(vec![FieldError::new(
+        Field::ClientSecret,
+        format!(
+            "the token endpoint moves to another host ({} → {}), and the stored client secret is              never sent to a new host: give the client secret again, or remove it; nothing was              saved",
+            tokens::secret_hosts(previous).join(", "),
+            tokens::secret_hosts(next).join(", ")
+        ),
+    )])
+    .into())
 }
 
 /// Reconcile the requested secret change with the auth type and what is stored, and set
@@ -563,7 +637,8 @@ mod tests {
             summary,
             ImportSummary {
                 added: 1,
-                replaced: 1
+                replaced: 1,
+                secrets_dropped: Vec::new(),
             }
         );
         let config = ws.load().unwrap();

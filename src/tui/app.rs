@@ -54,7 +54,13 @@ impl AppOptions {
         let secrets = Arc::clone(context.workspace.secrets());
         Ok(Self {
             theme: Theme::from_env(),
-            engine: Arc::new(CoreEngine::new(secrets, LoginOptions::default())?),
+            engine: Arc::new(CoreEngine::new(
+                secrets,
+                LoginOptions {
+                    token_lock_dir: Some(context.paths.config_dir.clone()),
+                    ..LoginOptions::default()
+                },
+            )?),
             clipboard: Box::new(Osc52Terminal),
             clock: OffsetDateTime::now_utc,
             first_frame_log: std::env::var_os(crate::tui::bench_support::FIRST_FRAME_LOG)

@@ -78,6 +78,51 @@ pub async fn run(
     }
 }
 
+/// The connector's rules, checked again when it is used and not only when it was saved: a
+/// hand-edited config file (`base_url = "http://..."`, an extra `request_uri`) must not send a
+/// token or a secret where a saved one never could.
+pub(super) fn check_as_saved(connector: &Connector) -> Result<(), LoginError> {
+    let mut copy = connector.clone();
+    validate::validate_connector(&mut copy).map_err(|errors| {
+        let problems: Vec<String> = errors
+            .0
+            .iter()
+            .map(|e| format!("{}: {}", e.field.label(), e.message))
+            .collect();
+        LoginError::new(
+            ErrorKind::Config,
+            format!(
+                "the connector '{}' breaks its own rules as saved ({})",
+                connector.name,
+                problems.join("; ")
+            ),
+        )
+        .with_hint(format!(
+            "the config file was probably edited by hand: fix it with `ifs-connect edit {}`",
+            connector.name
+        ))
+    })
+}
+
+/// The API probe gets the access token, so its URL obeys the HTTPS rule and stays on the Base
+/// URL's host.
+fn probe_url_allowed(base_url: &str, url: &str) -> Result<(), LoginError> {
+    let probe = policy::require_https("the API probe URL", url)?;
+    let base = url::Url::parse(base_url).ok();
+    let same_host = base.is_some_and(|b| {
+        b.host_str() == probe.host_str() && b.port_or_known_default() == probe.port_or_known_default()
+    });
+    if same_host {
+        Ok(())
+    } else {
+        Err(LoginError::new(
+            ErrorKind::Probe,
+            format!("the API probe URL {url} is not on the Base URL's host"),
+        )
+        .with_hint("set a probe path below the Base URL"))
+    }
+}
+
 pub(super) fn cancelled() -> LoginError {
     LoginError::new(ErrorKind::Cancelled, "the test login was cancelled")
 }
@@ -127,6 +172,7 @@ async fn steps(
     found: &mut Found,
     mode: &mut Mode,
 ) -> Result<(), LoginError> {
+    check_as_saved(cx.connector)?;
     let client = http::client(cx.options)?;
     let mut provider = discover(cx, recorder, &client).await?;
     if let Some(uri) = provider.jwks_uri.clone() {
@@ -140,13 +186,12 @@ async fn steps(
             (tokens, None)
         }
     };
-    let mut claims = recorder
+    let (mut claims, identity) = recorder
         .step(
             Step::IdToken,
             validate_id_token(cx, &client, &mut provider, &tokens, &nonce),
         )
         .await?;
-    let identity = Identity::of(&claims);
     fill_token_claims(&mut claims, &tokens, cx.connector);
     found.claims = Some(claims);
     if let Some(endpoint) = provider.userinfo_endpoint.clone() {
@@ -164,21 +209,17 @@ async fn steps(
     if !cx.connector.probe_path.trim().is_empty() {
         let url = probe::probe_url(&cx.connector.base_url, &cx.connector.probe_path);
         if let Err(e) = recorder
-            .step(Step::Probe, call_probe(&client, &url, &tokens, found))
+            .step(Step::Probe, async {
+                probe_url_allowed(&cx.connector.base_url, &url)?;
+                call_probe(&client, &url, &tokens, found).await
+            })
             .await
         {
             // The token is good; a wrong Base URL should not keep its refresh token from being saved.
             found.late_error = Some(e);
         }
     }
-    if let Some(refresh) = tokens.refresh_token.clone() {
-        recorder
-            .step(Step::Keyring, store_refresh_token(cx, refresh))
-            .await?;
-    }
-    // Scripts (`ifs-connect token`) can use this access token until it expires. Not a step of
-    // its own: a login without a refresh token must not show a keyring step.
-    cache_access_token(cx, &tokens, identity).await;
+    keep_tokens(cx, recorder, &tokens, identity).await?;
     Ok(())
 }
 
@@ -604,7 +645,7 @@ pub(super) async fn validate_id_token(
     provider: &mut Provider,
     tokens: &TokenSet,
     nonce: &Option<String>,
-) -> Result<(Claims, String), LoginError> {
+) -> Result<((Claims, Identity), String), LoginError> {
     let Some(token) = &tokens.id_token else {
         if nonce.is_some() {
             return Err(LoginError::new(
@@ -612,7 +653,8 @@ pub(super) async fn validate_id_token(
                 "the token response has no ID token though the scope includes openid",
             ));
         }
-        return Ok((Claims::default(), "none requested (no openid scope)".into()));
+        let none = (Claims::default(), Identity::default());
+        return Ok((none, "none requested (no openid scope)".into()));
     };
     let token = secrecy::ExposeSecret::expose_secret(token);
     let rules = Rules {
@@ -620,7 +662,7 @@ pub(super) async fn validate_id_token(
         leeway: cx.options.leeway,
         nonce: nonce.as_deref(),
     };
-    let claims = verify_id_token(client, provider, &rules, token).await?;
+    let (claims, identity) = verify_id_token(client, provider, &rules, token).await?;
     let detail = match &claims.signature {
         Some(SignatureStatus::Verified { alg }) => {
             format!("{alg} signature verified; claims valid")
@@ -629,7 +671,7 @@ pub(super) async fn validate_id_token(
              TLS); claims valid"
             .to_owned(),
     };
-    Ok((claims, detail))
+    Ok(((claims, identity), detail))
 }
 
 /// What an ID token is checked against besides the provider.
@@ -640,13 +682,14 @@ pub(super) struct Rules<'a> {
 }
 
 /// Signature (when a JWKS is known; fetched on first use) and claims, as at login. Used by
-/// the test login, the device login and the refresh.
+/// the test login, the device login and the refresh. Returns the claims made fit to show and
+/// the identity exactly as the token states it (compared on refresh, never shown).
 pub(super) async fn verify_id_token(
     client: &reqwest::Client,
     provider: &mut Provider,
     rules: &Rules<'_>,
     token: &str,
-) -> Result<Claims, LoginError> {
+) -> Result<(Claims, Identity), LoginError> {
     if provider.jwks.is_none()
         && let Some(uri) = provider.jwks_uri.clone()
     {
@@ -679,7 +722,21 @@ pub(super) async fn verify_id_token(
         .with_hint("turn on Validate Issuer Name, or off Validate Token Issuer Name"));
     }
     id_token::check_claims(&claims, &claim_rules)?;
-    Ok(claims_from_id_token(&claims, signature))
+    Ok((
+        claims_from_id_token(&claims, signature),
+        raw_identity(&claims),
+    ))
+}
+
+/// iss, sub and aud as the token states them: OIDC Core 12.2 compares these exactly, so two
+/// values that differ only in what display cleaning removes must still differ.
+fn raw_identity(claims: &Value) -> Identity {
+    let raw = |key: &str| claims.get(key).and_then(Value::as_str).map(str::to_owned);
+    Identity {
+        iss: raw("iss"),
+        sub: raw("sub"),
+        aud: id_token::audiences(claims),
+    }
 }
 
 /// Algorithm, key (refetching the JWKS once for an unknown key), signature.
@@ -733,7 +790,10 @@ fn claims_from_id_token(claims: &Value, signature: SignatureStatus) -> Claims {
     Claims {
         iss: text("iss"),
         sub: text("sub"),
-        aud: id_token::audiences(claims),
+        aud: id_token::audiences(claims)
+            .iter()
+            .map(|a| super::explain::provider_text(a, 200))
+            .collect(),
         email: text("email"),
         name: text("name").or_else(|| text("preferred_username")),
         signature: Some(signature),
@@ -808,32 +868,55 @@ async fn call_probe(
     ))
 }
 
-async fn cache_access_token(cx: &Context<'_>, tokens: &TokenSet, identity: Identity) {
-    let cached = crate::core::tokens::Cached::after_login(
-        &tokens.access_token,
-        tokens.expires_in,
-        tokens.scope.clone(),
+/// Keep the tokens for `ifs-connect token`: the refresh token as the Keyring step (a login
+/// without one shows no keyring step), the access token cache quietly (a failure is a notice).
+async fn keep_tokens(
+    cx: &Context<'_>,
+    recorder: &mut Recorder,
+    tokens: &TokenSet,
+    identity: Identity,
+) -> Result<(), LoginError> {
+    let kept = crate::core::tokens::LoginTokens {
+        refresh_token: tokens.refresh_token.clone(),
+        cached: crate::core::tokens::Cached::after_login(
+            &tokens.access_token,
+            tokens.expires_in,
+            tokens.scope.clone(),
+        ),
         identity,
-    );
-    if let Err(e) = crate::core::tokens::store_cached(cx.secrets, &cx.connector.id, &cached).await {
-        tracing::warn!(error = %e, "could not cache the access token");
-        let _ = cx.events.send(LoginEvent::Notice(format!(
-            "the access token could not be cached in the keyring ({e})"
-        )));
+    };
+    let lock_dir = cx.options.token_lock_dir.as_deref();
+    let store = async {
+        crate::core::tokens::store_login(cx.secrets, lock_dir, cx.connector, kept)
+            .await
+            .map_err(|e| LoginError::new(ErrorKind::Keyring, e.to_string()))
+    };
+    let cache_failure = if tokens.refresh_token.is_some() {
+        recorder
+            .step(Step::Keyring, async {
+                Ok((store.await?, "stored in the OS keyring".to_owned()))
+            })
+            .await?
+    } else {
+        match store.await {
+            Ok(failure) => failure,
+            Err(e) => {
+                notice_not_cached(cx, &e.message);
+                None
+            }
+        }
+    };
+    if let Some(e) = cache_failure {
+        notice_not_cached(cx, &e.to_string());
     }
+    Ok(())
 }
 
-async fn store_refresh_token(
-    cx: &Context<'_>,
-    refresh: SecretString,
-) -> Result<((), String), LoginError> {
-    let id = cx.connector.id.clone();
-    secrets::blocking(cx.secrets, move |store| {
-        store.set(&id, SecretKind::RefreshToken, &refresh)
-    })
-    .await
-    .map_err(|e| LoginError::new(ErrorKind::Keyring, e.to_string()))?;
-    Ok(((), "stored in the OS keyring".into()))
+fn notice_not_cached(cx: &Context<'_>, why: &str) {
+    tracing::warn!(error = %why, "could not cache the access token");
+    let _ = cx.events.send(LoginEvent::Notice(format!(
+        "the access token could not be cached in the keyring ({why})"
+    )));
 }
 
 // ---- step records --------------------------------------------------------------------------------

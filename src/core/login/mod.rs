@@ -235,14 +235,6 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn of(claims: &Claims) -> Self {
-        Self {
-            iss: claims.iss.clone(),
-            sub: claims.sub.clone(),
-            aud: claims.aud.clone(),
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.iss.is_none() && self.sub.is_none() && self.aud.is_empty()
     }
@@ -284,6 +276,10 @@ pub struct LoginOptions {
     pub leeway: Duration,
     /// Timeout for each HTTP request to the provider or the API.
     pub http_timeout: Duration,
+    /// The config dir whose `tokens/<id>.lock` a login takes while it stores tokens, the lock a
+    /// refresh holds (so a login and a refresh never interleave their keyring writes). None
+    /// stores without it (tests of the engine alone).
+    pub token_lock_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for LoginOptions {
@@ -293,6 +289,7 @@ impl Default for LoginOptions {
             browser: BrowserMode::Auto,
             leeway: Duration::from_secs(60),
             http_timeout: Duration::from_secs(30),
+            token_lock_dir: None,
         }
     }
 }

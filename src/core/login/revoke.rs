@@ -24,6 +24,7 @@ pub(super) async fn revoke(
     options: &LoginOptions,
     refresh_token: SecretString,
 ) -> Result<Revoked, LoginError> {
+    flow::check_as_saved(connector)?;
     let client = http::client(options)?;
     let (provider, _) = flow::resolve_provider(&client, connector).await?;
     let Some(endpoint) = provider.revocation_endpoint.clone() else {
