@@ -118,14 +118,21 @@ pub fn set_split(
     if parts > MAX_PARTS as usize {
         return Err(SecretsError::Failed {
             what: of.kind().label(),
-            detail: format!("the value is too large for the keyring ({} characters)", text.len()),
+            detail: format!(
+                "the value is too large for the keyring ({} characters)",
+                text.len()
+            ),
         });
     }
     for (n, chunk) in chunks.iter().enumerate().skip(1) {
         let part = SecretKind::Part(of, n as u8);
         store.set(id, part, &SecretString::from(chunk.to_string()))?;
     }
-    let head = format!("{SPLIT_HEADER}{parts}:{}:{}", text.chars().count(), chunks[0]);
+    let head = format!(
+        "{SPLIT_HEADER}{parts}:{}:{}",
+        text.chars().count(),
+        chunks[0]
+    );
     store.set(id, of.kind(), &SecretString::from(head))?;
     delete_parts(store, id, of, parts as u8 + 1)
 }
@@ -471,5 +478,61 @@ mod tests {
         );
         store.delete_all(&id).unwrap();
         assert!(store.is_empty());
+    }
+
+    fn token(len: usize) -> SecretString {
+        SecretString::from(
+            (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect::<String>(),
+        )
+    }
+
+    #[test]
+    fn a_value_over_the_windows_limit_is_split_and_read_back_whole() {
+        let store = MemorySecrets::with_windows_limit();
+        let id = ConnectorId::from("w");
+        let big = token(5_000);
+        // What an unsplit write gets from Windows Credential Manager.
+        assert!(store.set(&id, SecretKind::AccessToken, &big).is_err());
+        set_split(&store, &id, SplitKind::AccessToken, &big).unwrap();
+        assert!(store.len() > 1);
+        let back = get_split(&store, &id, SplitKind::AccessToken)
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.expose_secret(), big.expose_secret());
+        // A shorter value later leaves no stale parts behind.
+        set_split(&store, &id, SplitKind::AccessToken, &token(10)).unwrap();
+        assert_eq!(store.len(), 1);
+        let back = get_split(&store, &id, SplitKind::AccessToken)
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.expose_secret(), token(10).expose_secret());
+        set_split(&store, &id, SplitKind::RefreshToken, &big).unwrap();
+        store.delete_all(&id).unwrap();
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn a_split_value_with_a_missing_part_reads_as_nothing() {
+        let store = MemorySecrets::with_windows_limit();
+        let id = ConnectorId::from("w");
+        set_split(&store, &id, SplitKind::RefreshToken, &token(3_000)).unwrap();
+        store
+            .delete(&id, SecretKind::Part(SplitKind::RefreshToken, 2))
+            .unwrap();
+        assert!(
+            get_split(&store, &id, SplitKind::RefreshToken)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn chunks_respect_utf16_units_and_character_boundaries() {
+        let text = "é".repeat(7) + &"😀".repeat(3);
+        let pieces = chunks(&text, 4);
+        assert_eq!(pieces.concat(), text);
+        assert!(pieces.iter().all(|p| p.encode_utf16().count() <= 4));
     }
 }

@@ -438,7 +438,8 @@ async fn refresh_locked(
     };
     tracing::info!(connector = %id, "refreshing the access token");
     let used = refresh_token.clone();
-    let refreshed = match login::refresh(connector, secrets, options, refresh_token, &identity).await
+    let refreshed = match login::refresh(connector, secrets, options, refresh_token, &identity)
+        .await
     {
         Ok(refreshed) => refreshed,
         Err(RefreshFailure::Revoked(error)) => {
@@ -749,5 +750,191 @@ mod tests {
         drop(held);
         assert!(other.try_lock().is_ok());
         assert_eq!(fs::read(&path).unwrap(), b"");
+    }
+
+    fn oauth2() -> Connector {
+        let mut c = Connector::new(
+            "c",
+            Auth::OAuth2(crate::core::connector::OAuth2Auth {
+                authorization_endpoint: "https://idp.example.com/auth".into(),
+                token_endpoint: "https://idp.example.com/token".into(),
+                client_id: "flow".into(),
+                ..Default::default()
+            }),
+        );
+        c.base_url = "https://ifs.example.com".into();
+        c
+    }
+
+    fn login_tokens(refresh: Option<&str>, access: &str) -> LoginTokens {
+        LoginTokens {
+            refresh_token: refresh.map(SecretString::from),
+            cached: Cached::new(&SecretString::from(access), Some(600), None, now()),
+            identity: Identity {
+                iss: Some("https://idp.example.com".into()),
+                sub: Some("alice".into()),
+                aud: vec!["flow".into()],
+            },
+        }
+    }
+
+    fn token_endpoint(c: &mut Connector, url: &str) {
+        if let Auth::OAuth2(a) = &mut c.auth {
+            a.token_endpoint = url.into();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_large_access_token_is_cached_in_a_windows_sized_store() {
+        let secrets: SharedSecrets = Arc::new(MemorySecrets::with_windows_limit());
+        let connector = oauth2();
+        // A Keycloak access token with IFS's claims: well over 2,560 bytes of UTF-16.
+        let big = "x".repeat(6_000);
+        let failure = store_login(&secrets, None, &connector, login_tokens(Some("RT"), &big))
+            .await
+            .unwrap();
+        assert!(failure.is_none(), "{failure:?}");
+        let back = load_cached(&secrets, &connector.id).await.unwrap().unwrap();
+        assert_eq!(back.access_token().expose_secret(), &big);
+        // The identity stays readable in its own small entry.
+        let identity = checked_session(&secrets, &connector)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(identity.sub.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn which_changes_drop_the_tokens() {
+        let before = oauth2();
+        let mut same = before.clone();
+        same.name = "renamed".into();
+        same.probe_path = "other".into();
+        if let Auth::OAuth2(a) = &mut same.auth {
+            a.display_name = "Shown".into();
+            a.scopes = "openid profile".into();
+        }
+        assert!(tokens_survive(&before, &same));
+        let mut moved = before.clone();
+        token_endpoint(&mut moved, "https://evil.example.com/token");
+        let mut other_client = before.clone();
+        if let Auth::OAuth2(a) = &mut other_client.auth {
+            a.client_id = "other".into();
+        }
+        let mut other_base = before.clone();
+        other_base.base_url = "https://elsewhere.example.com".into();
+        for after in [moved, other_client, other_base] {
+            assert!(!tokens_survive(&before, &after), "{after:?}");
+        }
+    }
+
+    #[test]
+    fn secret_hosts_name_the_token_endpoint_and_issuer_hosts() {
+        let mut c = oauth2();
+        assert_eq!(secret_hosts(&c), vec!["idp.example.com:443".to_owned()]);
+        token_endpoint(&mut c, "https://idp.example.com/realms/x/token");
+        assert_eq!(secret_hosts(&c), vec!["idp.example.com:443".to_owned()]);
+        token_endpoint(&mut c, "https://idp.example.com:8443/token");
+        assert_eq!(secret_hosts(&c), vec!["idp.example.com:8443".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn tokens_of_other_settings_are_refused_deleted_and_never_sent() {
+        let secrets: SharedSecrets = Arc::new(MemorySecrets::default());
+        let dir = tempfile::tempdir().unwrap();
+        let before = oauth2();
+        store_login(&secrets, None, &before, login_tokens(Some("RT"), "AT"))
+            .await
+            .unwrap();
+        let mut after = before.clone();
+        token_endpoint(&mut after, "https://127.0.0.1:1/token");
+        // No network is touched: the unusable endpoint would fail otherwise, not LoginRequired.
+        let refused = access_token(&secrets, dir.path(), &after, &LoginOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, TokenError::LoginRequired { .. }),
+            "{refused:?}"
+        );
+        for kind in SecretKind::ALL {
+            assert!(
+                get_secret(&secrets, &after.id, kind)
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn logout_does_not_revoke_at_a_provider_the_tokens_were_not_issued_by() {
+        let secrets: SharedSecrets = Arc::new(MemorySecrets::default());
+        let before = oauth2();
+        store_login(&secrets, None, &before, login_tokens(Some("RT"), "AT"))
+            .await
+            .unwrap();
+        let mut after = before.clone();
+        if let Auth::OAuth2(a) = &mut after.auth {
+            a.issuer = Some("https://127.0.0.1:1/realms/x".into());
+        }
+        let done = logout(&secrets, &after, &LoginOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(done.revocation, Some(Revocation::NotSentElsewhere));
+        assert!(
+            get_secret(&secrets, &after.id, SecretKind::RefreshToken)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_login_replaces_the_whole_session() {
+        let secrets: SharedSecrets = Arc::new(MemorySecrets::default());
+        let c = oauth2();
+        store_login(&secrets, None, &c, login_tokens(Some("RT-1"), "AT-1"))
+            .await
+            .unwrap();
+        // The new login got no refresh token: the old one belongs to the old session.
+        store_login(&secrets, None, &c, login_tokens(None, "AT-2"))
+            .await
+            .unwrap();
+        assert!(
+            get_secret(&secrets, &c.id, SecretKind::RefreshToken)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let cached = load_cached(&secrets, &c.id).await.unwrap().unwrap();
+        assert_eq!(cached.access_token().expose_secret(), "AT-2");
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_deletes_only_the_refresh_token_it_used() {
+        let secrets: SharedSecrets = Arc::new(MemorySecrets::default());
+        let c = oauth2();
+        // A login finished while the old refresh was on its way and stored RT-new.
+        store_login(&secrets, None, &c, login_tokens(Some("RT-new"), "AT-new"))
+            .await
+            .unwrap();
+        let used = SecretString::from("RT-old");
+        assert!(
+            !forget_tokens_if_unchanged(&secrets, &c.id, &used)
+                .await
+                .unwrap()
+        );
+        let kept = get_split(&secrets, &c.id, SplitKind::RefreshToken)
+            .await
+            .unwrap();
+        assert_eq!(kept.unwrap().expose_secret(), "RT-new");
+        let used = SecretString::from("RT-new");
+        assert!(
+            forget_tokens_if_unchanged(&secrets, &c.id, &used)
+                .await
+                .unwrap()
+        );
+        assert!(load_cached(&secrets, &c.id).await.unwrap().is_none());
     }
 }

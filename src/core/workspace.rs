@@ -9,8 +9,8 @@ use secrecy::SecretString;
 
 use super::connector::{Auth, Connector, ConnectorId, LastTest};
 use super::secrets::{self, SecretKind, SecretStore, SecretsError, SharedSecrets, SplitKind};
-use super::tokens;
 use super::store::{Config, Store, StoreError};
+use super::tokens;
 use super::validate::{self, Field, FieldError, ValidationErrors};
 
 /// What to do with a connector's client secret when saving it.
@@ -667,5 +667,101 @@ mod tests {
         ));
         ws.remove("prod").unwrap();
         ws.remove_group("night").unwrap();
+    }
+
+    fn store_tokens(secrets: &MemorySecrets, id: &ConnectorId) {
+        for kind in [
+            SecretKind::RefreshToken,
+            SecretKind::AccessToken,
+            SecretKind::Session,
+        ] {
+            secrets
+                .set(id, kind, &SecretString::from("stored"))
+                .unwrap();
+        }
+    }
+
+    fn has_tokens(secrets: &MemorySecrets, id: &ConnectorId) -> bool {
+        secrets.get(id, SecretKind::RefreshToken).unwrap().is_some()
+            || secrets.get(id, SecretKind::AccessToken).unwrap().is_some()
+            || secrets.get(id, SecretKind::Session).unwrap().is_some()
+    }
+
+    fn set_token_endpoint(c: &mut Connector, url: &str) {
+        if let Auth::OAuth2(a) = &mut c.auth {
+            a.token_endpoint = url.into();
+        }
+    }
+
+    #[test]
+    fn re_pointing_a_connector_drops_its_tokens_and_cosmetic_edits_keep_them() {
+        let (_dir, ws, secrets) = workspace();
+        let saved = ws.save(oauth2("c"), SecretChange::Keep).unwrap();
+        store_tokens(&secrets, &saved.id);
+        let mut renamed = saved.clone();
+        renamed.name = "renamed".into();
+        let renamed = ws.save(renamed, SecretChange::Keep).unwrap();
+        assert!(has_tokens(&secrets, &saved.id));
+        let mut moved = renamed.clone();
+        moved.base_url = "https://other.example.com".into();
+        ws.save(moved, SecretChange::Keep).unwrap();
+        assert!(!has_tokens(&secrets, &saved.id));
+        // The client secret is not a token: it stays.
+    }
+
+    #[test]
+    fn moving_the_token_host_needs_the_client_secret_again() {
+        let (_dir, ws, secrets) = workspace();
+        let saved = ws.save(oauth2("c"), secret("s3cret")).unwrap();
+        store_tokens(&secrets, &saved.id);
+        let mut moved = saved.clone();
+        set_token_endpoint(&mut moved, "https://new-idp.example.com/token");
+        let WorkspaceError::Invalid(errors) =
+            ws.save(moved.clone(), SecretChange::Keep).unwrap_err()
+        else {
+            panic!("not a validation error")
+        };
+        let message = &errors.for_field(Field::ClientSecret).unwrap().message;
+        assert!(message.contains("new-idp.example.com"), "{message}");
+        assert!(!message.contains("s3cret"));
+        // Nothing was saved: the old endpoint, the secret and the tokens are all still there.
+        assert_eq!(ws.get("c").unwrap(), saved);
+        assert!(has_tokens(&secrets, &saved.id));
+        // The same path on the same host is no move; a new secret or none is accepted.
+        let mut same_host = saved.clone();
+        set_token_endpoint(&mut same_host, "https://idp.example.com/realms/x/token");
+        ws.save(same_host, SecretChange::Keep).unwrap();
+        assert!(!has_tokens(&secrets, &saved.id));
+        ws.save(moved.clone(), secret("new")).unwrap();
+        let stored = secrets
+            .get(&saved.id, SecretKind::ClientSecret)
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.expose_secret(), "new");
+        set_token_endpoint(&mut moved, "https://third.example.com/token");
+        let public = ws.save(moved, SecretChange::Remove).unwrap();
+        assert!(!public.has_client_secret());
+    }
+
+    #[test]
+    fn import_replace_drops_tokens_and_a_secret_bound_to_the_old_host() {
+        let (_dir, ws, secrets) = workspace();
+        let kept = ws.save(oauth2("kept"), secret("a")).unwrap();
+        let moved = ws.save(oauth2("moved"), secret("b")).unwrap();
+        store_tokens(&secrets, &kept.id);
+        store_tokens(&secrets, &moved.id);
+        let mut elsewhere = oauth2("moved");
+        set_token_endpoint(&mut elsewhere, "https://new-idp.example.com/token");
+        let summary = ws.import(vec![oauth2("kept"), elsewhere]).unwrap();
+        assert_eq!(summary.secrets_dropped, vec!["moved".to_owned()]);
+        assert!(!has_tokens(&secrets, &kept.id) && !has_tokens(&secrets, &moved.id));
+        assert!(ws.get("kept").unwrap().has_client_secret());
+        assert!(!ws.get("moved").unwrap().has_client_secret());
+        assert!(
+            secrets
+                .get(&moved.id, SecretKind::ClientSecret)
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -97,7 +97,7 @@ pub async fn check(http: &reqwest::Client, auth: &OpenIdAuth) -> DiscoveryCheck 
             enabled,
             ok: result.is_ok(),
             detail: match result {
-                Ok(()) => ok_detail(label, &document),
+                Ok(()) => super::explain::terminal_text(&ok_detail(label, &document)),
                 Err(e) => e.message,
             },
         })

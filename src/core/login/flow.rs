@@ -110,7 +110,8 @@ fn probe_url_allowed(base_url: &str, url: &str) -> Result<(), LoginError> {
     let probe = policy::require_https("the API probe URL", url)?;
     let base = url::Url::parse(base_url).ok();
     let same_host = base.is_some_and(|b| {
-        b.host_str() == probe.host_str() && b.port_or_known_default() == probe.port_or_known_default()
+        b.host_str() == probe.host_str()
+            && b.port_or_known_default() == probe.port_or_known_default()
     });
     if same_host {
         Ok(())
@@ -186,10 +187,11 @@ async fn steps(
             (tokens, None)
         }
     };
+    let wants_id_token = asks_for_openid(cx.connector);
     let (mut claims, identity) = recorder
         .step(
             Step::IdToken,
-            validate_id_token(cx, &client, &mut provider, &tokens, &nonce),
+            validate_id_token(cx, &client, &mut provider, &tokens, wants_id_token, &nonce),
         )
         .await?;
     fill_token_claims(&mut claims, &tokens, cx.connector);
@@ -235,7 +237,15 @@ async fn browser_grant(
     let listener = recorder
         .step(Step::Listener, async {
             let listener = Listener::bind(&cx.connector.redirect_uri).await?;
-            let detail = format!("listening on 127.0.0.1:{}", listener.port());
+            let mut detail = format!("listening on 127.0.0.1:{}", listener.port());
+            if loopback::names_localhost(&cx.connector.redirect_uri) {
+                detail.push_str(&format!(
+                    "; redirect URI sent as {} (localhost may resolve to [::1], where another \
+                     program could listen: RFC 8252 section 8.3); register \
+                     http://127.0.0.1/callback on the IAM client",
+                    listener.redirect_uri()
+                ));
+            }
             Ok((listener, detail))
         })
         .await?;
@@ -254,7 +264,7 @@ async fn browser_grant(
         state: request.state.clone(),
         issuer: provider.issuer.clone(),
         iss_required: provider.iss_parameter_supported,
-        scopes: cx.connector.auth.scopes().to_owned(),
+        scopes: scope_sent(cx.connector).to_owned(),
     };
     let code = recorder
         .step(
@@ -286,16 +296,30 @@ struct Request {
     pkce: Option<Pkce>,
 }
 
+/// The scope the authorization request sends: an extra `scope` parameter replaces the
+/// connector's Scopes (see [`authorize::Request::params`]).
+fn scope_sent(connector: &Connector) -> &str {
+    connector
+        .auth
+        .extra_params()
+        .iter()
+        .rev()
+        .find(|p| p.key == "scope")
+        .map_or(connector.auth.scopes(), |p| p.value.as_str())
+}
+
+/// Whether the request asks for an ID token, judged on the scope actually sent.
+fn asks_for_openid(connector: &Connector) -> bool {
+    scope_sent(connector)
+        .split_whitespace()
+        .any(|s| s == "openid")
+}
+
 impl Request {
     fn new(connector: &Connector) -> Self {
-        let wants_id_token = connector
-            .auth
-            .scopes()
-            .split_whitespace()
-            .any(|s| s == "openid");
         Self {
             state: pkce::state(),
-            nonce: wants_id_token.then(pkce::nonce),
+            nonce: asks_for_openid(connector).then(pkce::nonce),
             pkce: connector.auth.uses_pkce().then(Pkce::generate),
         }
     }
@@ -644,10 +668,12 @@ pub(super) async fn validate_id_token(
     client: &reqwest::Client,
     provider: &mut Provider,
     tokens: &TokenSet,
+    wants_id_token: bool,
     nonce: &Option<String>,
 ) -> Result<((Claims, Identity), String), LoginError> {
     let Some(token) = &tokens.id_token else {
-        if nonce.is_some() {
+        // The device grant sends no nonce, yet asked for openid all the same.
+        if wants_id_token || nonce.is_some() {
             return Err(LoginError::new(
                 ErrorKind::TokenRequest,
                 "the token response has no ID token though the scope includes openid",
@@ -803,7 +829,12 @@ fn claims_from_id_token(claims: &Value, signature: SignatureStatus) -> Claims {
 
 fn fill_token_claims(claims: &mut Claims, tokens: &TokenSet, connector: &Connector) {
     claims.expires_at = tokens.expires_in.map(|secs| {
-        id_token::rfc3339(time::OffsetDateTime::now_utc().unix_timestamp() + secs as i64)
+        let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+        id_token::rfc3339(
+            time::OffsetDateTime::now_utc()
+                .unix_timestamp()
+                .saturating_add(secs),
+        )
     });
     claims.scope = Some(
         tokens
@@ -969,7 +1000,8 @@ impl Recorder {
             step,
             ok,
             ms: started.elapsed().as_millis() as u64,
-            detail,
+            // Details quote provider values (issuer, endpoints, JWKS URL).
+            detail: super::explain::terminal_text(&detail),
         };
         tracing::info!(step = ?report.step, ok, ms = report.ms, "{}", report.detail);
         let _ = self.events.send(LoginEvent::Finished(report.clone()));

@@ -17,7 +17,7 @@ mod browser;
 mod callback;
 mod device;
 pub mod discovery;
-mod explain;
+pub mod explain;
 mod flow;
 mod http;
 mod id_token;
@@ -173,16 +173,19 @@ pub struct LoginError {
 }
 
 impl LoginError {
+    /// Messages often quote what the provider sent (an issuer, an endpoint, a JWKS URL), and
+    /// every message reaches a terminal: control characters are removed here, once, so no
+    /// provider text can write the clipboard (OSC 52) or the window title.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
-            message: message.into(),
+            message: explain::terminal_text(&message.into()),
             hint: None,
         }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(explain::terminal_text(&hint.into()));
         self
     }
 }

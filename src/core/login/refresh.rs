@@ -77,7 +77,17 @@ pub(super) async fn refresh(
     let rotated = store_rotated(connector, secrets, &body).await?;
     let tokens = token::token_set(&mut body, &endpoint)?;
     let identity = match &tokens.id_token {
-        Some(id_token) => Some(refreshed_identity(&client, &mut provider, connector, options, previous, id_token).await?),
+        Some(id_token) => Some(
+            refreshed_identity(
+                &client,
+                &mut provider,
+                connector,
+                options,
+                previous,
+                id_token,
+            )
+            .await?,
+        ),
         None => None,
     };
     Ok(into_refreshed(tokens, identity, rotated))
@@ -103,7 +113,12 @@ async fn store_rotated(
         )
     })
     .await
-    .map_err(|e| LoginError::new(ErrorKind::Keyring, format!("the rotated refresh token could not be stored: {e}")))?;
+    .map_err(|e| {
+        LoginError::new(
+            ErrorKind::Keyring,
+            format!("the rotated refresh token could not be stored: {e}"),
+        )
+    })?;
     Ok(true)
 }
 

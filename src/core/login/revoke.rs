@@ -40,6 +40,7 @@ pub(super) async fn revoke(
     let what = "the revocation endpoint";
     let fetched = http::send(request, what, &endpoint, ErrorKind::TokenRequest).await?;
     if fetched.status.is_success() {
+        let endpoint = super::explain::terminal_text(&endpoint);
         return Ok(Revoked::Revoked { endpoint });
     }
     Err(http::status_error(
