@@ -83,25 +83,48 @@ pub async fn run(
 /// token or a secret where a saved one never could.
 pub(super) fn check_as_saved(connector: &Connector) -> Result<(), LoginError> {
     let mut copy = connector.clone();
-    validate::validate_connector(&mut copy).map_err(|errors| {
-        let problems: Vec<String> = errors
-            .0
-            .iter()
-            .map(|e| format!("{}: {}", e.field.label(), e.message))
-            .collect();
-        LoginError::new(
-            ErrorKind::Config,
-            format!(
-                "the connector '{}' breaks its own rules as saved ({})",
-                connector.name,
-                problems.join("; ")
-            ),
-        )
-        .with_hint(format!(
-            "the config file was probably edited by hand: fix it with `ifs-connect edit {}`",
-            connector.name
-        ))
-    })
+    let Err(errors) = validate::validate_connector(&mut copy) else {
+        return Ok(());
+    };
+    let problems: Vec<String> = errors
+        .0
+        .iter()
+        .filter(|e| guards_a_secret(e.field, connector))
+        .map(|e| format!("{}: {}", e.field.label(), e.message))
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(LoginError::new(
+        ErrorKind::Config,
+        format!(
+            "the connector '{}' breaks its own rules as saved ({})",
+            connector.name,
+            problems.join("; ")
+        ),
+    )
+    .with_hint(format!(
+        "the config file was probably edited by hand: fix it with `ifs-connect edit {}`",
+        connector.name
+    )))
+}
+
+/// The rules that decide where a token, a code or the client secret may go: every URL, the
+/// redirect URI and the extra parameters. (A name or scope the saved form would reject sends
+/// nothing anywhere; an empty Base URL only skips the API probe.)
+fn guards_a_secret(field: validate::Field, connector: &Connector) -> bool {
+    use validate::Field;
+    match field {
+        Field::BaseUrl => !connector.base_url.trim().is_empty(),
+        Field::RedirectUri
+        | Field::ProbePath
+        | Field::AuthorityUrl
+        | Field::AuthorizationEndpoint
+        | Field::TokenEndpoint
+        | Field::ExtraParams
+        | Field::Issuer => true,
+        _ => false,
+    }
 }
 
 /// The API probe gets the access token, so its URL obeys the HTTPS rule and stays on the Base
