@@ -937,4 +937,65 @@ mod tests {
         );
         assert!(load_cached(&secrets, &c.id).await.unwrap().is_none());
     }
+
+    /// Records whether every write happened while someone held the token lock.
+    struct LockChecking {
+        inner: MemorySecrets,
+        lock: PathBuf,
+        unlocked_writes: std::sync::atomic::AtomicUsize,
+    }
+
+    impl crate::core::secrets::SecretStore for LockChecking {
+        fn set(
+            &self,
+            id: &ConnectorId,
+            kind: SecretKind,
+            value: &SecretString,
+        ) -> Result<(), SecretsError> {
+            // flock conflicts between two opens of the file even in one process.
+            let free = File::open(&self.lock).map_or(true, |f| f.try_lock().is_ok());
+            if free {
+                self.unlocked_writes
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            self.inner.set(id, kind, value)
+        }
+        fn get(
+            &self,
+            id: &ConnectorId,
+            kind: SecretKind,
+        ) -> Result<Option<SecretString>, SecretsError> {
+            self.inner.get(id, kind)
+        }
+        fn delete(&self, id: &ConnectorId, kind: SecretKind) -> Result<(), SecretsError> {
+            self.inner.delete(id, kind)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_login_stores_its_tokens_under_the_refresh_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = oauth2();
+        let store = Arc::new(LockChecking {
+            inner: MemorySecrets::default(),
+            lock: TokenLock::path(dir.path(), &c.id),
+            unlocked_writes: Default::default(),
+        });
+        let secrets: SharedSecrets = store.clone();
+        store_login(
+            &secrets,
+            Some(dir.path()),
+            &c,
+            login_tokens(Some("RT"), "AT"),
+        )
+        .await
+        .unwrap();
+        assert!(checked_session(&secrets, &c).await.unwrap().is_some());
+        assert_eq!(
+            store
+                .unlocked_writes
+                .load(std::sync::atomic::Ordering::SeqCst),
+            0
+        );
+    }
 }
