@@ -144,6 +144,10 @@ pub fn web_url(value: &str) -> Result<Url, String> {
     if value.is_empty() {
         return Err("enter a URL, e.g. https://ifs.example.com".into());
     }
+    if value.chars().any(char::is_control) {
+        // Not echoed: it could be a terminal escape.
+        return Err("the URL contains control characters".into());
+    }
     let url = Url::parse(value).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => {
             format!("'{value}' is not an absolute URL: start it with https://")
