@@ -17,7 +17,7 @@ mod browser;
 mod callback;
 mod device;
 pub mod discovery;
-pub mod explain;
+mod explain;
 mod flow;
 mod http;
 mod id_token;
