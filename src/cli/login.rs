@@ -68,6 +68,7 @@ pub async fn run(context: &Context, args: LoginArgs) -> Result<ExitCode, Failure
             BrowserMode::Auto
         },
         leeway: Duration::from_secs(args.leeway),
+        token_lock_dir: Some(context.paths.config_dir.clone()),
         ..LoginOptions::default()
     };
     eprintln!(

@@ -344,6 +344,17 @@ pub async fn import(context: &Context, args: ImportArgs) -> Result<ExitCode, Fai
         "Imported {} new and {} replaced connector(s).",
         summary.added, summary.replaced
     );
+    if summary.replaced > 0 {
+        println!(
+            "Replaced connectors start without stored tokens: log in to them again              (ifs-connect login NAME)."
+        );
+    }
+    for name in &summary.secrets_dropped {
+        println!(
+            "'{name}' now sends its client secret to another host, so the stored one was deleted:              set it with `ifs-connect edit {} --client-secret-stdin`",
+            shell_word(name)
+        );
+    }
     for name in needs_secret {
         println!(
             "'{name}' used a client secret, which exports never contain: set it with \

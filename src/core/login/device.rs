@@ -144,6 +144,11 @@ fn parse_authorization(mut body: Value, endpoint: &str) -> Result<Authorization,
         // Drafts of the RFC, still used by some providers, spelled it verification_url.
         .or_else(|| text("verification_url"))
         .ok_or_else(|| missing("verification_uri"))?;
+    // The user types the code into this page: it must be the provider's over TLS.
+    super::policy::require_https("the device verification_uri", &verification_uri)?;
+    if let Some(complete) = text("verification_uri_complete") {
+        super::policy::require_https("the device verification_uri_complete", &complete)?;
+    }
     let seconds = |key: &str| body.get(key).and_then(Value::as_u64);
     let prompt = DevicePrompt {
         verification_uri: provider_text(&verification_uri, 500),
@@ -443,5 +448,28 @@ mod tests {
         let without =
             serde_json::json!({"user_code": "X", "verification_uri": "u", "expires_in": 1});
         assert!(parse_authorization(without, "e").is_err());
+    }
+
+    #[test]
+    fn a_verification_uri_without_https_is_refused() {
+        for (uri, complete) in [
+            ("http://idp.example/device", None),
+            (
+                "https://idp.example/device",
+                Some("http://idp.example/device?c=X"),
+            ),
+            ("javascript:alert(1)", None),
+        ] {
+            let mut body = serde_json::json!({
+                "device_code": "DC", "user_code": "X", "verification_uri": uri, "expires_in": 60
+            });
+            if let Some(complete) = complete {
+                body["verification_uri_complete"] = serde_json::json!(complete);
+            }
+            let e = parse_authorization(body, "https://idp/device_auth")
+                .err()
+                .unwrap();
+            assert_eq!(e.kind, ErrorKind::InsecureEndpoint, "{uri}: {e:?}");
+        }
     }
 }

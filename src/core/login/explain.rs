@@ -17,6 +17,25 @@ pub fn provider_text(text: &str, max_chars: usize) -> String {
     }
 }
 
+/// A whole line built from provider values, made safe to print: every control character
+/// (C0 and C1, so ESC, BEL and CSI too) becomes a space. Unlike [`provider_text`] the length
+/// is kept, apart from a generous bound.
+pub fn terminal_text(text: &str) -> String {
+    const MAX_CHARS: usize = 4_000;
+    if !text.chars().any(char::is_control) && text.len() <= MAX_CHARS {
+        return text.to_owned();
+    }
+    let mut cleaned: String = text
+        .chars()
+        .take(MAX_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > MAX_CHARS {
+        cleaned.push('…');
+    }
+    cleaned
+}
+
 /// "access_denied (The user cancelled)" from an OAuth `error` and `error_description`.
 pub fn error_with_description(error: &str, description: Option<&str>) -> String {
     let error = provider_text(error, 80);
@@ -213,6 +232,15 @@ mod tests {
     fn provider_text_strips_escapes_and_bounds_length() {
         assert_eq!(provider_text("a\x1b[31mb\nc", 100), "a [31mb c");
         assert_eq!(provider_text(&"x".repeat(10), 4), "xxxx…");
+    }
+
+    #[test]
+    fn terminal_text_removes_osc_52_and_c1_controls() {
+        let hostile = "https://idp/\x1b]52;c;SGVsbG8=\x07x\u{9b}31m";
+        let safe = terminal_text(hostile);
+        assert!(!safe.chars().any(char::is_control), "{safe:?}");
+        assert!(safe.starts_with("https://idp/ ]52;c;SGVsbG8= x 31m"));
+        assert_eq!(terminal_text("plain"), "plain");
     }
 
     #[test]
