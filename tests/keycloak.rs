@@ -108,12 +108,32 @@ fn assert_logged_in(out: &Output, outcome: &Value, env: &Env) {
 }
 
 fn refresh_token_of(id: &str) -> String {
-    secret_tool_lookup(&format!("{id}/refresh_token")).expect("a refresh token in the keyring")
+    split_secret(id, "refresh_token").expect("a refresh token in the keyring")
 }
 
+/// The cached access token entry, put together again when Keycloak's large token was split
+/// over several keyring entries (`ifs-connect-split:<parts>:<chars>:<head>`, then
+/// `<id>/access_token.part<n>`).
 fn cached_access_token(id: &str) -> Value {
-    let text = secret_tool_lookup(&format!("{id}/access_token")).expect("a cached access token");
+    let text = split_secret(id, "access_token").expect("a cached access token");
     serde_json::from_str(&text).expect("the cached token is JSON")
+}
+
+/// A keyring value as the program stores it, put together again when it was too large for one
+/// entry (`ifs-connect-split:<parts>:<chars>:<head>`, then `<id>/<kind>.part<n>`).
+fn split_secret(id: &str, kind: &str) -> Option<String> {
+    let head = secret_tool_lookup(&format!("{id}/{kind}"))?;
+    let Some(rest) = head.strip_prefix("ifs-connect-split:") else {
+        return Some(head);
+    };
+    let mut fields = rest.splitn(3, ':');
+    let parts: u8 = fields.next().and_then(|p| p.parse().ok())?;
+    let _chars = fields.next();
+    let mut text = fields.next().unwrap_or_default().to_owned();
+    for n in 1..=parts {
+        text.push_str(&secret_tool_lookup(&format!("{id}/{kind}.part{n}"))?);
+    }
+    Some(text)
 }
 
 fn now_secs() -> i64 {

@@ -69,7 +69,13 @@ fn a_new_connector_typed_in_the_wizard_saves_and_logs_in() {
     tmux.send_keys(&["Escape"]);
     // The test login screen names the user too: wait for the list itself, so that `q` does
     // not follow Esc so closely that the terminal reads the pair as Alt-q.
-    let list = wait("ifs-connect · Connectors", step);
+    // The result is recorded by a background job: wait for the list to show it.
+    let list = tmux
+        .wait_until(step, |screen| {
+            screen.contains("ifs-connect · Connectors")
+                && screen.contains("signed in as alice@example.com")
+        })
+        .unwrap_or_else(|screen| panic!("the list never showed the result:\n{screen}"));
     assert!(list.contains("signed in as alice@example.com"), "{list}");
     tmux.send_text("q");
     assert_eq!(tmux.wait_exit(step), Ok(0));

@@ -32,7 +32,7 @@ pub fn document(app: &AppState) -> Value {
         "pushed_authorization_request_endpoint": endpoint("ext/par/request"),
         "device_authorization_endpoint": endpoint("auth/device"),
         "grant_types_supported": [
-            "authorization_code", "refresh_token", super::device::DEVICE_CODE_GRANT,
+            "authorization_code", "refresh_token", super::device_endpoints::DEVICE_CODE_GRANT,
             "client_credentials",
         ],
         "response_types_supported": ["code"],

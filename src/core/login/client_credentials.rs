@@ -15,12 +15,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::discovery;
 use super::explain::{error_with_description, provider_text};
-use super::flow::{self, Recorder};
 use super::http::{self, ClientAuth};
 use super::id_token;
 use super::policy;
 use super::probe;
-use super::token::{self, TokenSet};
+use super::recorder::{self, Recorder};
+use super::token_endpoint::{self, TokenSet};
 use super::{
     Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, ProbeResult,
     SignatureStatus, Step,
@@ -103,7 +103,7 @@ pub(super) async fn run(
     let mut found = Found::default();
     let result = tokio::select! {
         biased;
-        () = cancel.cancelled() => Err(flow::cancelled()),
+        () = cancel.cancelled() => Err(recorder::cancelled()),
         result = steps(&connector, &secrets, &options, &events, &mut recorder, &mut found) => result,
     };
     recorder.abandon();
@@ -130,7 +130,7 @@ async fn steps(
     recorder: &mut Recorder,
     found: &mut Found,
 ) -> Result<(), LoginError> {
-    super::flow::check_as_saved(connector)?;
+    super::rules::check_as_saved(connector)?;
     let auth = service_auth(connector)?;
     let client = http::client(options, connector.ca_file.as_deref())?;
     let endpoint = if auth.authority_url.is_some() {
@@ -214,7 +214,7 @@ pub(super) async fn fetch(
     options: &LoginOptions,
 ) -> Result<ServiceToken, LoginError> {
     let secrets = secrets::for_connector(connector, secrets);
-    super::flow::check_as_saved(connector)?;
+    super::rules::check_as_saved(connector)?;
     let auth = service_auth(connector)?;
     let client = http::client(options, connector.ca_file.as_deref())?;
     let (endpoint, _) = resolve(&client, auth).await?;
@@ -361,7 +361,7 @@ async fn request_token(
         return Err(refusal(&fetched, url, connector));
     }
     let mut body = http::json_body(&fetched, what, url, ErrorKind::TokenRequest)?;
-    let tokens = token::token_set(&mut body, url)?;
+    let tokens = token_endpoint::token_set(&mut body, url)?;
     if tokens.refresh_token.is_some() {
         // RFC 6749 section 4.4.3: should not be issued; a new request is as cheap as a refresh.
         tracing::info!("the provider sent a refresh token with client credentials; not kept");
