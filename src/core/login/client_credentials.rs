@@ -181,12 +181,13 @@ async fn cache(
     events: &mpsc::UnboundedSender<LoginEvent>,
     tokens: &TokenSet,
 ) {
-    let cached = crate::core::tokens::Cached::after_login(
+    let cached = crate::core::token_cache::Cached::after_login(
         &tokens.access_token,
         tokens.expires_in,
         tokens.scope.clone(),
     );
-    if let Err(e) = crate::core::tokens::store_service_cache(secrets, connector, &cached).await {
+    if let Err(e) = crate::core::token_cache::store_service_cache(secrets, connector, &cached).await
+    {
         tracing::warn!(error = %e, "could not cache the access token");
         let _ = events.send(LoginEvent::Notice(format!(
             "the access token could not be cached in the keyring ({e})"

@@ -547,9 +547,9 @@ async fn keep_tokens(
     tokens: &TokenSet,
     identity: Identity,
 ) -> Result<(), LoginError> {
-    let kept = crate::core::tokens::LoginTokens {
+    let kept = crate::core::token_cache::LoginTokens {
         refresh_token: tokens.refresh_token.clone(),
-        cached: crate::core::tokens::Cached::after_login(
+        cached: crate::core::token_cache::Cached::after_login(
             &tokens.access_token,
             tokens.expires_in,
             tokens.scope.clone(),
@@ -559,7 +559,7 @@ async fn keep_tokens(
     };
     let lock_dir = cx.options.token_lock_dir.as_deref();
     let store = async {
-        crate::core::tokens::store_login(cx.secrets, lock_dir, cx.connector, kept)
+        crate::core::token_cache::store_login(cx.secrets, lock_dir, cx.connector, kept)
             .await
             .map_err(|e| LoginError::new(ErrorKind::Keyring, e.to_string()))
     };
