@@ -118,7 +118,7 @@ pub fn token_error_hint(
 
 /// Keycloak's description of a failed client authentication ("Invalid client or Invalid client
 /// credentials", "Authentication failed.").
-fn is_client_credentials_failure(description: Option<&str>) -> bool {
+pub fn is_client_credentials_failure(description: Option<&str>) -> bool {
     description.is_some_and(|d| {
         let d = d.to_ascii_lowercase();
         d.contains("client credentials") || d.contains("authentication failed")
