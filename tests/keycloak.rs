@@ -76,10 +76,22 @@ fn login_json(env: &Env, name: &str, extra: &[&str]) -> (Output, Value) {
         args.extend(["--timeout", "90"]);
     }
     args.extend_from_slice(extra);
+    // Each login's browser result on its own: an earlier login's line must not stand in for
+    // one this login's browser has yet to write.
+    if let Some(log) = env.browser_log() {
+        let _ = std::fs::remove_file(log);
+    }
     let out = env.run(&args, None);
     let outcome = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("login --json printed no JSON ({e}): {}", describe(&out)));
     (out, outcome)
+}
+
+/// This login's browser result: on a loaded machine the browser writes it after the program,
+/// which had its callback, has exited (bounded wait).
+fn browser_seen(env: &Env) -> Value {
+    env.wait_browser_result(Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn step<'a>(outcome: &'a Value, name: &str) -> &'a Value {
@@ -186,7 +198,7 @@ fn openid_login_runs_discovery_par_pkce_iss_id_token_and_userinfo() {
 
     // What the browser saw: a pushed request (no parameters but client_id and request_uri in the
     // URL), Keycloak's own login page, and a callback carrying Keycloak's `iss` (RFC 9207).
-    let browser = env.browser_result().expect("a browser result");
+    let browser = browser_seen(&env);
     let opened = browser["opened_url"].as_str().unwrap();
     assert!(query_param(opened, "request_uri").is_some(), "{opened}");
     assert!(query_param(opened, "code_challenge").is_none(), "{opened}");
@@ -441,7 +453,7 @@ fn login_hint_prefills_keycloak_select_account_is_ignored_with_a_notice_and_prom
 
     let (out, outcome) = login_json(&env, "hinted", &[]);
     assert_logged_in(&out, &outcome, &env);
-    let browser = env.browser_result().unwrap();
+    let browser = browser_seen(&env);
     assert_eq!(browser["login_prefill"], BOB.email, "{browser}");
     assert_eq!(outcome["claims"]["email"], BOB.email, "{outcome:#}");
 
@@ -449,7 +461,7 @@ fn login_hint_prefills_keycloak_select_account_is_ignored_with_a_notice_and_prom
     wait_profile_free(profile.path());
     let (out, outcome) = login_json(&env, "hinted", &[]);
     assert_logged_in(&out, &outcome, &env);
-    assert_eq!(env.browser_result().unwrap()["login_pages"], 0);
+    assert_eq!(browser_seen(&env)["login_pages"], 0);
 
     // Keycloak ignores prompt=select_account (it does not list it in prompt_values_supported):
     // the session signs in again, and the program said so beforehand, naming the alternative.
@@ -457,7 +469,7 @@ fn login_hint_prefills_keycloak_select_account_is_ignored_with_a_notice_and_prom
     wait_profile_free(profile.path());
     let (out, outcome) = login_json(&env, "choose", &[]);
     assert_logged_in(&out, &outcome, &env);
-    assert_eq!(env.browser_result().unwrap()["login_pages"], 0);
+    assert_eq!(browser_seen(&env)["login_pages"], 0);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("prompt=login instead"), "{stderr}");
 
@@ -466,7 +478,7 @@ fn login_hint_prefills_keycloak_select_account_is_ignored_with_a_notice_and_prom
     wait_profile_free(profile.path());
     let (out, outcome) = login_json(&env, "again", &[]);
     assert_logged_in(&out, &outcome, &env);
-    let browser = env.browser_result().unwrap();
+    let browser = browser_seen(&env);
     assert_eq!(browser["login_pages"], 1, "{browser}");
     assert_eq!(browser["reauthentication"], true, "{browser}");
     assert!(!stderr_of(&out).contains("prompt_values_supported"));
@@ -744,6 +756,8 @@ fn a_service_user_signs_in_with_the_keyring_secret_and_token_reuses_the_token() 
     // Keycloak's access token is a JWT: its claims are shown, marked as not verified.
     let claims = &outcome["claims"];
     assert_eq!(claims["name"], "service-account-ifs_service", "{claims:#}");
+    // microprofile-jwt (IFS's default scope here) names the IFS user: the service user.
+    assert_eq!(claims["upn"], "service-account-ifs_service", "{claims:#}");
     assert_eq!(claims["iss"], kc.issuer().as_str(), "{claims:#}");
     assert_eq!(claims["signature"], "not_verified_access_token");
     assert!(

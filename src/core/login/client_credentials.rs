@@ -520,6 +520,7 @@ fn claims_of(payload: &Value) -> Claims {
             .or_else(|| text("upn"))
             .or_else(|| text("client_id"))
             .or_else(|| text("clientId")),
+        upn: text("upn"),
         signature: Some(SignatureStatus::NotVerifiedAccessToken),
         ..Claims::default()
     }
@@ -552,6 +553,7 @@ mod tests {
             "sub": "1234",
             "aud": ["account", "ifs"],
             "preferred_username": "service-account-svc",
+            "upn": "service-account-svc",
         })));
         let auth = ClientCredentialsAuth::default();
         let (claims, detail) = read_access_token(
@@ -561,6 +563,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(claims.name.as_deref(), Some("service-account-svc"));
+        assert_eq!(claims.upn.as_deref(), Some("service-account-svc"));
         assert_eq!(claims.aud, ["account", "ifs"]);
         assert_eq!(
             claims.signature,
