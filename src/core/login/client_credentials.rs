@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::discovery;
-use super::explain::{error_with_description, provider_text};
+use super::explain::{self, error_with_description, provider_text};
 use super::http::{self, ClientAuth};
 use super::id_token;
 use super::policy;
@@ -391,12 +391,17 @@ fn refusal(fetched: &http::Fetched, url: &str, connector: &Connector) -> LoginEr
             error_with_description(error, text("error_description"))
         ),
     )
-    .with_hint(refusal_hint(error, connector))
+    .with_hint(refusal_hint(error, text("error_description"), connector))
 }
 
-fn refusal_hint(error: &str, connector: &Connector) -> String {
+fn refusal_hint(error: &str, description: Option<&str>, connector: &Connector) -> String {
     let name = &connector.name;
     match error {
+        // Keycloak answers a wrong secret with unauthorized_client (RFC 6749 says
+        // invalid_client); only its description tells it from Service Accounts being off.
+        "unauthorized_client" if explain::is_client_credentials_failure(description) => {
+            refusal_hint("invalid_client", None, connector)
+        }
         "invalid_client" | "unauthorized" => {
             let fix = match connector.secret_source() {
                 Some(SecretSource::Env(var)) => format!("the value of ${var}"),
@@ -406,6 +411,14 @@ fn refusal_hint(error: &str, connector: &Connector) -> String {
                 "the client secret or the Client ID is wrong: check the Client ID \
                  (case-sensitive) and the secret ({fix}); IFS shows the secret on the IAM client"
             )
+        }
+        // Keycloak: "Public client not allowed to retrieve service account".
+        "unauthorized_client"
+            if description.is_some_and(|d| d.to_ascii_lowercase().contains("public client")) =>
+        {
+            "the IAM client is public, and only a confidential one has a service user: turn off \
+             Public Client and turn on Service Accounts on the IAM client, then store its secret"
+                .into()
         }
         "unauthorized_client" | "unsupported_grant_type" => {
             "the IAM client may not use the client credentials grant: turn on Service Accounts \
@@ -509,6 +522,7 @@ fn claims_of(payload: &Value) -> Claims {
             .or_else(|| text("upn"))
             .or_else(|| text("client_id"))
             .or_else(|| text("clientId")),
+        upn: text("upn"),
         signature: Some(SignatureStatus::NotVerifiedAccessToken),
         ..Claims::default()
     }
@@ -541,6 +555,7 @@ mod tests {
             "sub": "1234",
             "aud": ["account", "ifs"],
             "preferred_username": "service-account-svc",
+            "upn": "service-account-svc",
         })));
         let auth = ClientCredentialsAuth::default();
         let (claims, detail) = read_access_token(
@@ -550,6 +565,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(claims.name.as_deref(), Some("service-account-svc"));
+        assert_eq!(claims.upn.as_deref(), Some("service-account-svc"));
         assert_eq!(claims.aud, ["account", "ifs"]);
         assert_eq!(
             claims.signature,
@@ -608,13 +624,22 @@ mod tests {
             "svc",
             Auth::ClientCredentials(ClientCredentialsAuth::default()),
         );
-        assert!(refusal_hint("unauthorized_client", &c).contains("Service Accounts"));
-        assert!(refusal_hint("invalid_client", &c).contains("--client-secret-stdin"));
+        assert!(refusal_hint("unauthorized_client", None, &c).contains("Service Accounts"));
+        assert!(refusal_hint("invalid_client", None, &c).contains("--client-secret-stdin"));
+        // Keycloak's words for a wrong secret, and for Service Accounts off.
+        let wrong = Some("Invalid client or Invalid client credentials");
+        let hint = refusal_hint("unauthorized_client", wrong, &c);
+        assert!(hint.contains("secret"), "{hint}");
+        assert!(!hint.contains("Service Accounts"), "{hint}");
+        let off = Some("Client not enabled to retrieve service account");
+        assert!(refusal_hint("unauthorized_client", off, &c).contains("Service Accounts"));
+        let public = Some("Public client not allowed to retrieve service account");
+        assert!(refusal_hint("unauthorized_client", public, &c).contains("turn off Public Client"));
         let mut env = c.clone();
         if let Auth::ClientCredentials(a) = &mut env.auth {
             a.client_secret_env = Some("SVC_SECRET".into());
         }
-        assert!(refusal_hint("invalid_client", &env).contains("$SVC_SECRET"));
+        assert!(refusal_hint("invalid_client", None, &env).contains("$SVC_SECRET"));
     }
 
     #[test]
