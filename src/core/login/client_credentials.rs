@@ -19,11 +19,10 @@ use super::http::{self, ClientAuth};
 use super::id_token;
 use super::policy;
 use super::probe;
-use super::recorder::{self, Recorder};
+use super::recorder::{self, Found, Recorder};
 use super::token_endpoint::{self, TokenSet};
 use super::{
-    Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, ProbeResult,
-    SignatureStatus, Step,
+    Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, SignatureStatus, Step,
 };
 use crate::core::connector::{Auth, ClientCredentialsAuth, Connector, OpenIdAuth, SecretSource};
 use crate::core::secrets::{self, SecretKind, SecretsError, SharedSecrets};
@@ -83,14 +82,6 @@ fn service_auth(connector: &Connector) -> Result<&ClientCredentialsAuth, LoginEr
 
 // ---- the test login ----------------------------------------------------------------------------
 
-/// What the login learned that outlives a later failure.
-#[derive(Default)]
-struct Found {
-    claims: Option<Claims>,
-    probe: Option<ProbeResult>,
-    late_error: Option<LoginError>,
-}
-
 pub(super) async fn run(
     connector: Connector,
     secrets: SharedSecrets,
@@ -106,20 +97,7 @@ pub(super) async fn run(
         () = cancel.cancelled() => Err(recorder::cancelled()),
         result = steps(&connector, &secrets, &options, &events, &mut recorder, &mut found) => result,
     };
-    recorder.abandon();
-    let error = result.err().or(found.late_error);
-    let ok = error.is_none() && recorder.steps.iter().all(|s| s.ok);
-    match &error {
-        None => tracing::info!(ok, "service user test login finished"),
-        Some(e) => tracing::warn!(kind = e.kind.as_str(), "test login failed: {}", e.message),
-    }
-    LoginOutcome {
-        ok,
-        steps: recorder.steps,
-        claims: found.claims,
-        probe: found.probe,
-        error,
-    }
+    recorder.outcome(result, found, "service user test login")
 }
 
 async fn steps(

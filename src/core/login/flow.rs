@@ -18,14 +18,13 @@ use super::pkce::{self, Pkce};
 use super::policy;
 use super::probe;
 use super::provider::{Provider, fetch_jwks, needs_discovery, resolve_provider};
-use super::recorder::{Context, Recorder, cancelled};
+use super::recorder::{Context, Found, Recorder, cancelled};
 use super::rules::{check_as_saved, probe_url_allowed};
 use super::token_endpoint::{self, TokenSet};
 use super::userinfo;
 use super::verify::{Rules, verify_id_token};
 use super::{
-    Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, ProbeResult,
-    SignatureStatus, Step,
+    Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, SignatureStatus, Step,
 };
 use super::{DevicePrompt, Identity, device};
 use crate::core::connector::Connector;
@@ -61,30 +60,7 @@ pub async fn run(
         () = cancel.cancelled() => Err(cancelled()),
         result = steps(&context, &mut recorder, &mut found, &mut mode) => result,
     };
-    // A step still running when cancel fired is reported as failed, so no step hangs open.
-    recorder.abandon();
-    let error = result.err().or(found.late_error);
-    let ok = error.is_none() && recorder.steps.iter().all(|s| s.ok);
-    match &error {
-        None => tracing::info!(ok, "test login finished"),
-        Some(e) => tracing::warn!(kind = e.kind.as_str(), "test login failed: {}", e.message),
-    }
-    LoginOutcome {
-        ok,
-        steps: recorder.steps,
-        claims: found.claims,
-        probe: found.probe,
-        error,
-    }
-}
-
-/// What the flow learned that outlives a failure: shown even when a later step fails.
-#[derive(Default)]
-struct Found {
-    claims: Option<Claims>,
-    probe: Option<ProbeResult>,
-    /// A failure after which the flow went on (the API probe).
-    late_error: Option<LoginError>,
+    recorder.outcome(result, found, "test login")
 }
 
 async fn steps(

@@ -88,3 +88,38 @@ impl Recorder {
         }
     }
 }
+
+/// What a login learned that outlives a failure: shown even when a later step fails.
+#[derive(Default)]
+pub(super) struct Found {
+    pub(super) claims: Option<super::Claims>,
+    pub(super) probe: Option<super::ProbeResult>,
+    /// A failure after which the flow went on (the API probe).
+    pub(super) late_error: Option<LoginError>,
+}
+
+impl Recorder {
+    /// The outcome of a finished (or cancelled) login: a step still running is reported as
+    /// failed, so no step hangs open; `what` names the login in the log.
+    pub(super) fn outcome(
+        mut self,
+        result: Result<(), LoginError>,
+        found: Found,
+        what: &str,
+    ) -> super::LoginOutcome {
+        self.abandon();
+        let error = result.err().or(found.late_error);
+        let ok = error.is_none() && self.steps.iter().all(|s| s.ok);
+        match &error {
+            None => tracing::info!(ok, "{what} finished"),
+            Some(e) => tracing::warn!(kind = e.kind.as_str(), "{what} failed: {}", e.message),
+        }
+        super::LoginOutcome {
+            ok,
+            steps: self.steps,
+            claims: found.claims,
+            probe: found.probe,
+            error,
+        }
+    }
+}
