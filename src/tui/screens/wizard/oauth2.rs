@@ -16,7 +16,7 @@ use crate::core::validate::{self, Field};
 use crate::core::workspace::SecretChange;
 use crate::tui::component::DrawCx;
 use crate::tui::keymap::{Action, Keymap, Scope};
-use crate::tui::widgets::spinner;
+use crate::tui::widgets::{spinner, wrap};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FillState {
@@ -289,8 +289,11 @@ impl WizardStep for OAuth2Step {
             .draw(area, buf, theme, |focus| self.help(focus, cx.keymap));
         let button = self.form.button_rect(area, Focus::Fill);
         let note_x = button.right() + 1;
+        let room = area.right().saturating_sub(note_x);
         let note = self.fill_note(cx);
-        buf.set_line(note_x, button.y, &note, area.right().saturating_sub(note_x));
+        let style = note.style;
+        let text = wrap::ellipsize(&note.to_string(), room as usize);
+        buf.set_line(note_x, button.y, &Line::styled(text, style), room);
         if let Some(issuer) = &self.issuer {
             let line = Line::styled(format!("  Issuer (from discovery): {issuer}"), theme.muted);
             let row = self.form.rect(area, Focus::Issuer);

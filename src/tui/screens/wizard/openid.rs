@@ -5,6 +5,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
@@ -15,7 +16,7 @@ use crate::core::validate::{self, Field};
 use crate::tui::component::DrawCx;
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::spinner;
+use crate::tui::widgets::{spinner, wrap};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckState {
@@ -220,8 +221,11 @@ impl WizardStep for OpenIdStep {
         let cursor = self.form.draw(area, buf, cx.theme, |_| None);
         let button = self.form.button_rect(area, Focus::Check);
         let note_x = button.right() + 1;
+        let room = area.right().saturating_sub(note_x);
         let note = self.note(cx);
-        buf.set_line(note_x, button.y, &note, area.right().saturating_sub(note_x));
+        let style = note.style;
+        let text = wrap::ellipsize(&note.to_string(), room as usize);
+        buf.set_line(note_x, button.y, &Line::styled(text, style), room);
         if let CheckState::Done { check, .. } = &self.check {
             let results = Rect {
                 x: area.x + 2,
@@ -229,7 +233,7 @@ impl WizardStep for OpenIdStep {
                 width: area.width.saturating_sub(2),
                 height: area.bottom().saturating_sub(button.y + 1),
             };
-            Paragraph::new(check_lines(check, cx.theme)).render(results, buf);
+            Paragraph::new(check_lines(check, cx.theme, results.width)).render(results, buf);
         }
         cursor
     }
@@ -250,36 +254,35 @@ impl WizardStep for OpenIdStep {
         connector.auth = Auth::OpenId(self.auth(base));
     }
 }
-/// The verdicts, then the endpoints the document lists.
-pub fn check_lines(check: &DiscoveryCheck, theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines: Vec<Line> = check
-        .items
-        .iter()
-        .map(|item| {
-            let (mark, style) = match (item.enabled, item.ok) {
-                (_, true) => ("✓", theme.ok),
-                (true, false) => ("✗", theme.error),
-                (false, false) => ("–", theme.warning),
-            };
-            let label = if item.enabled {
-                item.label.to_owned()
-            } else {
-                format!("{} (off)", item.label)
-            };
-            Line::from(vec![
-                Span::styled(format!("{mark} "), style),
-                Span::styled(format!("{label:<33}"), theme.label),
-                Span::raw(item.detail.clone()),
-            ])
-        })
-        .collect();
+/// The verdicts, then the endpoints the document lists, fitted to `width` columns: what
+/// must be read (a verdict's detail, the error, its fix) wraps under its own column; an
+/// endpoint is cut with `…`.
+pub fn check_lines(check: &DiscoveryCheck, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    let width = width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for item in &check.items {
+        let (mark, style) = match (item.enabled, item.ok) {
+            (_, true) => ("✓", theme.ok),
+            (true, false) => ("✗", theme.error),
+            (false, false) => ("–", theme.warning),
+        };
+        let label = if item.enabled {
+            item.label.to_owned()
+        } else {
+            format!("{} (off)", item.label)
+        };
+        let lead = vec![
+            Span::styled(format!("{mark} "), style),
+            Span::styled(format!("{label:<33}"), theme.label),
+        ];
+        lines.extend(wrap::hanging(lead, &item.detail, Style::default(), width));
+    }
     if let Some(error) = &check.error {
-        lines.push(Line::styled(format!("✗ {}", error.message), theme.error));
+        let lead = vec![Span::styled("✗ ", theme.error)];
+        lines.extend(wrap::hanging(lead, &error.message, theme.error, width));
         if let Some(hint) = &error.hint {
-            lines.push(Line::from(vec![
-                Span::styled("  Fix: ", theme.label),
-                Span::raw(hint.clone()),
-            ]));
+            let lead = vec![Span::styled("  Fix: ", theme.label)];
+            lines.extend(wrap::hanging(lead, hint, Style::default(), width));
         }
     }
     if let Some(metadata) = &check.metadata {
@@ -298,6 +301,7 @@ pub fn check_lines(check: &DiscoveryCheck, theme: &Theme) -> Vec<Line<'static>> 
                     Some(rest) if !base.is_empty() => format!("…{rest}"),
                     _ => url.clone(),
                 };
+                let shown = wrap::ellipsize(&shown, width.saturating_sub(17));
                 lines.push(Line::from(vec![
                     Span::styled(format!("  {name:<15}"), theme.muted),
                     Span::raw(shown),

@@ -165,6 +165,29 @@ fn secret_text(secret: SecretPlan, had_secret: bool) -> String {
     }
 }
 
+/// The compact description, plus the two values a person typed in the wizard that the
+/// compact one leaves out: everything typed is reviewed before it is saved.
+fn review_rows(c: &Connector, secret: &str) -> Vec<(&'static str, String)> {
+    let mut rows = describe::connector_rows(c, secret, describe::Density::Compact);
+    let after = |rows: &[(&str, String)], label: &str| {
+        rows.iter()
+            .position(|(l, _)| *l == label)
+            .map_or(rows.len(), |i| i + 1)
+    };
+    let probe = if c.probe_path.is_empty() {
+        "none (no API call after a test login)".to_owned()
+    } else {
+        c.probe_path.clone()
+    };
+    let at = after(&rows, "Base URL");
+    rows.insert(at, ("Probe path", probe));
+    let display = c.auth.display_name();
+    let display = if display.is_empty() { "none".to_owned() } else { display.to_owned() };
+    let at = after(&rows, "Authentication Type");
+    rows.insert(at, ("Display name", display));
+    rows
+}
+
 fn summary_lines(data: &ReviewData, width: u16, theme: &Theme) -> Vec<Line<'static>> {
     let Some(c) = &data.connector else {
         return Vec::new();
@@ -180,7 +203,7 @@ fn summary_lines(data: &ReviewData, width: u16, theme: &Theme) -> Vec<Line<'stat
         Line::raw(""),
     ];
     let secret = secret_text(data.secret, data.had_secret);
-    for (label, value) in describe::connector_rows(c, &secret, describe::Density::Compact) {
+    for (label, value) in review_rows(c, &secret) {
         lines.extend(rows(label, value, width, theme));
     }
     if let Some(errors) = &data.errors {
