@@ -62,11 +62,18 @@ mod tests {
 
     #[test]
     fn a_long_label_keeps_a_gap_before_its_help() {
-        let toggle = Toggle::new("Remove the stored client secret", "for a public client", false);
+        let toggle = Toggle::new(
+            "Remove the stored client secret",
+            "for a public client",
+            false,
+        );
         let area = Rect::new(0, 0, 80, 1);
         let mut buf = Buffer::empty(area);
         toggle.render(area, &mut buf, false, &Theme::monochrome());
         let line = &lines(&buf)[0];
-        assert!(line.contains("client secret  for a public client"), "{line}");
+        assert!(
+            line.contains("client secret  for a public client"),
+            "{line}"
+        );
     }
 }

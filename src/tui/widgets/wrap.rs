@@ -100,14 +100,24 @@ mod tests {
         );
         let texts = texts(&lines);
         assert_eq!(texts[0], "  Fix: use the issuer as the Authority");
-        assert!(texts[1..].iter().all(|l| l.starts_with("       ") && l.len() <= 40));
+        assert!(
+            texts[1..]
+                .iter()
+                .all(|l| l.starts_with("       ") && l.len() <= 40)
+        );
         assert!(texts.join(" ").contains("Issuer Name off"));
     }
 
     #[test]
     fn a_long_url_breaks_inside_itself_rather_than_overflowing() {
-        let parts = words("see http://127.0.0.1:1234/auth/realms/x/.well-known/openid", 20);
+        let parts = words(
+            "see http://127.0.0.1:1234/auth/realms/x/.well-known/openid",
+            20,
+        );
         assert!(parts.iter().all(|p| p.width() <= 20), "{parts:?}");
-        assert_eq!(parts.concat().replace(' ', ""), "seehttp://127.0.0.1:1234/auth/realms/x/.well-known/openid");
+        assert_eq!(
+            parts.concat().replace(' ', ""),
+            "seehttp://127.0.0.1:1234/auth/realms/x/.well-known/openid"
+        );
     }
 }

@@ -48,7 +48,7 @@ const ROWS: [Row<Focus>; 10] = [
     ),
     Row::input(Focus::Discovery, Label::Plain("Discovery URL"), "")
         .check(form::optional_url)
-        .placeholder("optional: https://…/.well-known/openid-configuration"),
+        .placeholder("optional: the realm URL or its discovery URL"),
     Row::button(Focus::Fill, "Fill endpoints"),
     Row::text(
         Focus::Authorize,
@@ -132,13 +132,15 @@ impl OAuth2Step {
         matches!(self.fill, FillState::Running { .. })
     }
 
-    /// The discovery URL to fetch, if one was given and is valid.
+    /// The discovery URL to fetch, if one was given and is valid: any URL of a realm
+    /// (the realm URL itself, an endpoint, the account console) means its discovery
+    /// document, as the OpenId step's Authority URL does.
     pub fn discovery_url(&self) -> Option<String> {
         let field = self.form.text(Focus::Discovery);
         field
             .normalized()
             .filter(|u| !u.is_empty())
-            .map(|_| field.value().trim().to_owned())
+            .map(|_| crate::core::ifs::realm::discovery_url_for(field.value()))
     }
 
     fn request_fill(&mut self) -> StepFlow {

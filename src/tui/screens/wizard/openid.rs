@@ -30,16 +30,39 @@ pub enum CheckState {
     },
 }
 
+/// "Find": the realm looked for from step 2's Base URL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FindState {
+    Idle,
+    Running {
+        generation: u64,
+        base_url: String,
+    },
+    /// `discovery.lines()`: where the realm was found, or what was tried.
+    Done {
+        found: bool,
+        lines: Vec<String>,
+    },
+}
+
+/// What the area under Check shows: the newest of a check or a find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Check,
+    Find,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     DisplayName,
     Authority,
+    Find,
     ClientId,
     Scopes,
     Check,
 }
 
-const ROWS: [Row<Focus>; 5] = [
+const ROWS: [Row<Focus>; 6] = [
     Row::text(
         Focus::DisplayName,
         Field::DisplayName,
@@ -52,6 +75,7 @@ const ROWS: [Row<Focus>; 5] = [
     )
     .check(validate::authority_url)
     .placeholder("https://ifs.example.com/auth/realms/prod"),
+    Row::button(Focus::Find, "Find from Base URL"),
     Row::text(
         Focus::ClientId,
         Field::ClientId,
@@ -66,6 +90,10 @@ const ROWS: [Row<Focus>; 5] = [
 pub struct OpenIdStep {
     pub form: Form<Focus>,
     pub check: CheckState,
+    pub find: FindState,
+    /// What normalising the Authority URL changed, said once under it.
+    pub authority_note: Option<String>,
+    shown: Shown,
 }
 
 impl OpenIdStep {
@@ -80,6 +108,92 @@ impl OpenIdStep {
         Self {
             form,
             check: CheckState::NotRun,
+            find: FindState::Idle,
+            authority_note: None,
+            shown: Shown::Check,
+        }
+    }
+
+    /// Any URL of the realm becomes the realm URL (`core::ifs::normalise_authority`); the
+    /// note says what changed. Run when the field is left and before a check.
+    pub fn normalise_authority(&mut self) {
+        let field = self.form.text_mut(Focus::Authority);
+        let (authority, note) = crate::core::ifs::realm::normalise_authority(field.value());
+        if authority != field.value() {
+            field.set_value(authority);
+        }
+        if note.is_some() {
+            self.authority_note = note;
+        }
+    }
+
+    pub fn is_finding(&self) -> bool {
+        matches!(self.find, FindState::Running { .. })
+    }
+
+    fn request_find(&mut self) -> StepFlow {
+        if self.is_finding() {
+            return StepFlow::Handled;
+        }
+        StepFlow::Request(StepRequest::FindRealm)
+    }
+
+    pub fn find_started(&mut self, generation: u64, base_url: &str) {
+        self.find = FindState::Running {
+            generation,
+            base_url: base_url.to_owned(),
+        };
+        self.shown = Shown::Find;
+    }
+
+    /// A find's answer: a realm found goes into the Authority URL field.
+    pub fn find_finished(
+        &mut self,
+        generation: u64,
+        result: Result<crate::core::ifs::discover::Discovery, String>,
+    ) {
+        if !matches!(&self.find, FindState::Running { generation: g, .. } if *g == generation) {
+            return;
+        }
+        self.find = match result {
+            Ok(discovery) => {
+                let lines = discovery.lines();
+                if let Some(found) = &discovery.found {
+                    let field = self.form.text_mut(Focus::Authority);
+                    field.set_value(found.authority.clone());
+                    field.touch();
+                    self.authority_note = None;
+                }
+                FindState::Done {
+                    found: discovery.found.is_some(),
+                    lines,
+                }
+            }
+            Err(message) => FindState::Done {
+                found: false,
+                lines: vec![message],
+            },
+        };
+        self.shown = Shown::Find;
+    }
+
+    pub fn find_failed(&mut self) {
+        if self.is_finding() {
+            self.find = FindState::Idle;
+        }
+    }
+
+    /// Why the check of the authority typed now failed, if it ran and failed.
+    pub fn failed_check(&self) -> Option<String> {
+        match &self.check {
+            CheckState::Done { check, .. } if self.has_current_result() => {
+                check.error.as_ref().map(|e| {
+                    let mut chars = e.message.trim_end_matches('.').chars();
+                    let first = chars.next().map(|c| c.to_uppercase().to_string());
+                    format!("{}{}.", first.unwrap_or_default(), chars.as_str())
+                })
+            }
+            _ => None,
         }
     }
 
@@ -110,6 +224,7 @@ impl OpenIdStep {
 
     /// Start a check if the authority is usable; the wizard sends the request.
     fn request_check(&mut self) -> StepFlow {
+        self.normalise_authority();
         self.form.text_mut(Focus::Authority).touch();
         if !self.form.text(Focus::Authority).is_valid() {
             self.form.focus = Focus::Authority;
@@ -123,6 +238,7 @@ impl OpenIdStep {
 
     pub fn check_started(&mut self, generation: u64) {
         self.check = CheckState::Running { generation };
+        self.shown = Shown::Check;
     }
 
     /// A check's answer; dropped when a newer check was started since.
@@ -181,26 +297,17 @@ impl WizardStep for OpenIdStep {
 
     fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
         if self.form.handle_key(key) {
+            if self.form.focus == Focus::Authority {
+                self.authority_note = None;
+            }
             return StepFlow::Handled;
         }
         let focus = self.form.focus;
-        match action {
-            Some(Action::Check) => self.request_check(),
-            // Enter on Check runs it; once its answer for this authority is on screen,
-            // Enter moves on (Space or Ctrl-K still runs it again).
-            Some(Action::Submit) if focus == Focus::Check && self.has_current_result() => {
-                StepFlow::Next
-            }
-            Some(Action::Submit | Action::Toggle) if focus == Focus::Check => self.request_check(),
-            // Enter in the last field runs the check once, the first time: it is the
-            // step's point, and the results are worth a look before moving on.
-            Some(Action::Submit) if focus == Focus::Scopes && self.check == CheckState::NotRun => {
-                self.form.focus = Focus::Check;
-                StepFlow::Handled
-            }
-            Some(Action::Submit) if focus == Focus::Scopes => StepFlow::Next,
-            _ => self.form.navigate(action),
+        let flow = self.handle_action(focus, action);
+        if focus == Focus::Authority && self.form.focus != Focus::Authority {
+            self.normalise_authority();
         }
+        flow
     }
 
     fn paste(&mut self, text: &str) {
@@ -211,30 +318,31 @@ impl WizardStep for OpenIdStep {
         if !form::is_left_click(mouse) {
             return StepFlow::Ignored;
         }
-        match self.form.click(area, mouse) {
+        let before = self.form.focus;
+        let flow = match self.form.click(area, mouse) {
             Some(Focus::Check) => self.request_check(),
+            Some(Focus::Find) => self.request_find(),
             _ => StepFlow::Handled,
+        };
+        if before == Focus::Authority && self.form.focus != Focus::Authority {
+            self.normalise_authority();
         }
+        flow
     }
 
     fn draw(&self, area: Rect, buf: &mut Buffer, cx: &DrawCx<'_>) -> Option<Position> {
         let cursor = self.form.draw(area, buf, cx.theme, |_| None);
+        let find = self.form.button_rect(area, Focus::Find);
+        self.draw_note(self.find_note(cx), find, area, buf);
         let button = self.form.button_rect(area, Focus::Check);
-        let note_x = button.right() + 1;
-        let room = area.right().saturating_sub(note_x);
-        let note = self.note(cx);
-        let style = note.style;
-        let text = wrap::ellipsize(&note.to_string(), room as usize);
-        buf.set_line(note_x, button.y, &Line::styled(text, style), room);
-        if let CheckState::Done { check, .. } = &self.check {
-            let results = Rect {
-                x: area.x + 2,
-                y: button.y + 1,
-                width: area.width.saturating_sub(2),
-                height: area.bottom().saturating_sub(button.y + 1),
-            };
-            Paragraph::new(check_lines(check, cx.theme, results.width)).render(results, buf);
-        }
+        self.draw_note(self.note(cx), button, area, buf);
+        let results = Rect {
+            x: area.x + 2,
+            y: button.y + 1,
+            width: area.width.saturating_sub(2),
+            height: area.bottom().saturating_sub(button.y + 1),
+        };
+        Paragraph::new(self.report_lines(cx.theme, results.width)).render(results, buf);
         cursor
     }
 
@@ -254,6 +362,104 @@ impl WizardStep for OpenIdStep {
         connector.auth = Auth::OpenId(self.auth(base));
     }
 }
+
+impl OpenIdStep {
+    fn handle_action(&mut self, focus: Focus, action: Option<Action>) -> StepFlow {
+        match action {
+            Some(Action::Submit | Action::Toggle) if focus == Focus::Find => self.request_find(),
+            Some(Action::Check) => self.request_check(),
+            // Enter on Check runs it; once its answer for this authority is on screen,
+            // Enter moves on (Space or Ctrl-K still runs it again).
+            Some(Action::Submit) if focus == Focus::Check && self.has_current_result() => {
+                StepFlow::Next
+            }
+            Some(Action::Submit | Action::Toggle) if focus == Focus::Check => self.request_check(),
+            // Enter in the last field runs the check once, the first time: it is the
+            // step's point, and the results are worth a look before moving on.
+            Some(Action::Submit) if focus == Focus::Scopes && self.check == CheckState::NotRun => {
+                self.form.focus = Focus::Check;
+                StepFlow::Handled
+            }
+            Some(Action::Submit) if focus == Focus::Scopes => StepFlow::Next,
+            _ => self.form.navigate(action),
+        }
+    }
+
+    fn draw_note(&self, note: Line<'static>, button: Rect, area: Rect, buf: &mut Buffer) {
+        let note_x = button.right() + 1;
+        let room = area.right().saturating_sub(note_x);
+        let text = wrap::ellipsize(&note.to_string(), room as usize);
+        buf.set_line(note_x, button.y, &Line::styled(text, note.style), room);
+    }
+
+    fn find_note(&self, cx: &DrawCx<'_>) -> Line<'static> {
+        let theme = cx.theme;
+        match &self.find {
+            FindState::Idle => {
+                Line::styled("looks for the realm from step 2's Base URL", theme.muted)
+            }
+            FindState::Running { base_url, .. } => Line::styled(
+                format!(
+                    "{} looking for the realm from {base_url}…",
+                    spinner::frame(cx.tick)
+                ),
+                theme.highlight,
+            ),
+            FindState::Done { found: true, .. } => {
+                Line::styled("✓ realm found: in the Authority URL above", theme.ok)
+            }
+            FindState::Done { found: false, .. } => {
+                Line::styled("✗ no realm found (below)", theme.error)
+            }
+        }
+    }
+
+    /// Under Check: what normalising the authority changed, then the newest of the
+    /// check's verdicts and the find's report.
+    fn report_lines(&self, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
+        if let Some(note) = &self.authority_note {
+            let lead = vec![Span::styled("ⓘ ", theme.highlight)];
+            lines.extend(wrap::hanging(lead, note, theme.highlight, width as usize));
+        }
+        match (&self.shown, &self.check, &self.find) {
+            (Shown::Check, CheckState::Done { check, .. }, _) => {
+                lines.extend(check_lines(check, theme, width));
+            }
+            (
+                Shown::Find,
+                _,
+                FindState::Done {
+                    found,
+                    lines: report,
+                },
+            ) => {
+                let style = if *found {
+                    Style::default()
+                } else {
+                    theme.error
+                };
+                for (i, line) in report.iter().enumerate() {
+                    let mark = match (i, found) {
+                        (0, true) => "✓ ",
+                        (0, false) => "✗ ",
+                        _ => "  ",
+                    };
+                    let lead = vec![Span::styled(mark, style)];
+                    lines.extend(wrap::hanging(
+                        lead,
+                        line.trim_start(),
+                        style,
+                        width as usize,
+                    ));
+                }
+            }
+            _ => {}
+        }
+        lines
+    }
+}
+
 /// The verdicts, then the endpoints the document lists, fitted to `width` columns: what
 /// must be read (a verdict's detail, the error, its fix) wraps under its own column; an
 /// endpoint is cut with `…`.

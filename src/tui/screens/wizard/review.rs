@@ -4,18 +4,20 @@
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::form::{self, StepFlow, StepRequest, WizardStep};
 use crate::core::connector::Connector;
 use crate::core::describe;
+use crate::core::ifs::Registration;
 use crate::core::validate::ValidationErrors;
 use crate::core::workspace::SecretChange;
 use crate::tui::component::DrawCx;
-use crate::tui::keymap::Action;
+use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::button;
+use crate::tui::widgets::{button, wrap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Focus {
@@ -62,6 +64,8 @@ pub struct ReviewStep {
     focus: Focus,
     /// Refreshed by the wizard whenever anything it shows may have changed.
     pub data: ReviewData,
+    /// The redirect URI went to the clipboard (said next to it).
+    pub copied: bool,
 }
 
 impl ReviewStep {
@@ -91,6 +95,7 @@ impl WizardStep for ReviewStep {
                 };
                 StepFlow::Handled
             }
+            Some(Action::CopyUrl) => StepFlow::Request(StepRequest::CopyRedirectUri),
             Some(Action::Submit | Action::Toggle) => StepFlow::Request(StepRequest::Save {
                 then_test: self.focus == Focus::SaveAndTest,
             }),
@@ -121,7 +126,10 @@ impl WizardStep for ReviewStep {
             height: area.height.saturating_sub(2),
             ..area
         };
-        Paragraph::new(summary_lines(&self.data, area.width, theme))
+        let copy_key = cx.keymap.key_for(Scope::Wizard, Action::CopyUrl);
+        let mut lines = register_lines(&self.data, self.copied, &copy_key, area.width, theme);
+        lines.extend(summary_lines(&self.data, area.width, theme));
+        Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .render(text_area, buf);
         let save_label = if self.data.saving { "Saving…" } else { SAVE };
@@ -165,6 +173,49 @@ fn secret_text(secret: SecretPlan, had_secret: bool) -> String {
     }
 }
 
+/// What to set on the IFS IAM Client for this auth type (`core::ifs::Registration`), the
+/// redirect URI highlighted with the key that copies it.
+fn register_lines(
+    data: &ReviewData,
+    copied: bool,
+    copy_key: &str,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let Some(c) = &data.connector else {
+        return Vec::new();
+    };
+    let registration = Registration::of(c);
+    let mut lines = vec![Line::styled("  Set on the IFS IAM Client:", theme.title)];
+    for (label, value) in registration.rows() {
+        let lead = vec![Span::styled(format!("    {label:<18}"), theme.label)];
+        if label == "Redirect URIs" {
+            let note = if copied {
+                "copied".to_owned()
+            } else {
+                format!("{copy_key} copies it")
+            };
+            let mut spans = lead;
+            spans.push(Span::styled(value, theme.highlight));
+            spans.push(Span::styled(format!("  {note}"), theme.muted));
+            lines.push(Line::from(spans));
+        } else {
+            lines.extend(wrap::hanging(
+                lead,
+                &value,
+                Style::default(),
+                width as usize,
+            ));
+        }
+    }
+    for note in registration.notes() {
+        let lead = vec![Span::raw("    ")];
+        lines.extend(wrap::hanging(lead, &note, theme.muted, width as usize));
+    }
+    lines.push(Line::raw(""));
+    lines
+}
+
 /// The compact description, plus the two values a person typed in the wizard that the
 /// compact one leaves out: everything typed is reviewed before it is saved.
 fn review_rows(c: &Connector, secret: &str) -> Vec<(&'static str, String)> {
@@ -182,7 +233,11 @@ fn review_rows(c: &Connector, secret: &str) -> Vec<(&'static str, String)> {
     let at = after(&rows, "Base URL");
     rows.insert(at, ("Probe path", probe));
     let display = c.auth.display_name();
-    let display = if display.is_empty() { "none".to_owned() } else { display.to_owned() };
+    let display = if display.is_empty() {
+        "none".to_owned()
+    } else {
+        display.to_owned()
+    };
     let at = after(&rows, "Authentication Type");
     rows.insert(at, ("Display name", display));
     rows
@@ -192,16 +247,7 @@ fn summary_lines(data: &ReviewData, width: u16, theme: &Theme) -> Vec<Line<'stat
     let Some(c) = &data.connector else {
         return Vec::new();
     };
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled(
-                "  Register this redirect URI on the IFS IAM client: ",
-                theme.label,
-            ),
-            Span::styled(c.redirect_uri.clone(), theme.highlight),
-        ]),
-        Line::raw(""),
-    ];
+    let mut lines = Vec::new();
     let secret = secret_text(data.secret, data.had_secret);
     for (label, value) in review_rows(c, &secret) {
         lines.extend(rows(label, value, width, theme));
