@@ -166,3 +166,53 @@ impl Engine for CoreEngine {
         Box::pin(async move { tokens::logout(&secrets, &connector, &options).await })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::login::ErrorKind;
+    use crate::core::secrets::MemorySecrets;
+    use crate::sandbox::{Config, Sandbox, TlsSource};
+
+    /// The wizard's Check and Fill against the sandbox over HTTPS with a CA made for the
+    /// run: refused without the connector's CA file, passing with it.
+    #[tokio::test]
+    async fn check_and_fill_trust_the_connectors_ca_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("sandbox-ca.pem");
+        let config = Config {
+            tls: Some(TlsSource::Generate {
+                ca_file: ca_file.clone(),
+            }),
+            ..Config::default()
+        };
+        let sandbox = Sandbox::start(config).await.unwrap();
+        let issuer = sandbox.issuer().to_owned();
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(sandbox.serve(shutdown.clone()));
+        let engine =
+            CoreEngine::new(Arc::new(MemorySecrets::default()), LoginOptions::default()).unwrap();
+        let auth = OpenIdAuth {
+            authority_url: issuer.clone(),
+            client_id: "flow".into(),
+            ..OpenIdAuth::default()
+        };
+        let ca = Some(ca_file.to_string_lossy().into_owned());
+
+        let refused = engine.check_discovery(auth.clone(), None).await;
+        let error = refused.error.expect("an unknown CA is refused");
+        assert_eq!(error.kind, ErrorKind::TlsCertificate, "{error:?}");
+        let trusted = engine.check_discovery(auth, ca.clone()).await;
+        assert!(trusted.error.is_none(), "{:?}", trusted.error);
+        assert!(trusted.items.iter().all(|i| i.ok), "{:?}", trusted.items);
+
+        let url = crate::core::validate::discovery_url(&issuer);
+        let refused = engine.fetch_discovery(url.clone(), None).await.unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::TlsCertificate);
+        let metadata = engine.fetch_discovery(url, ca).await.unwrap();
+        assert_eq!(metadata.issuer.as_deref(), Some(issuer.as_str()));
+
+        shutdown.cancel();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    }
+}

@@ -41,6 +41,8 @@ pub enum Action {
     RemoveRow,
     JumpStep(u8),
     CopyUrl,
+    /// The wizard's Review: switch to what to set on the IAM client, and back.
+    Registration,
     FocusPaste,
     Retry,
     Confirm,
@@ -316,6 +318,7 @@ const TABLE: &[Row] = &[
     row(S::Wizard,    &[ctrl('n')],            A::AddRow,        None,                "Advanced: add a query parameter"),
     row(S::Wizard,    &[ctrl('d')],            A::RemoveRow,     None,                "Advanced: remove the focused query parameter"),
     row(S::Wizard,    &[ctrl('y')],            A::CopyUrl,       None,                "Review: copy the redirect URI to register (OSC 52)"),
+    row(S::Wizard,    &[ctrl('g')],            A::Registration,  None,                "Review: what to set on the IFS IAM client, and back"),
     jump(1, &[alt('1')]),
     jump(2, &[alt('2')]),
     jump(3, &[alt('3')]),

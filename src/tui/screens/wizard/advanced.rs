@@ -69,14 +69,14 @@ const ROWS: [Row<Focus>; 12] = [
     // Both switch a scope in the previous step's Scopes, which stays the one truth.
     Row::toggle(
         Focus::Offline,
-        "Stay signed in (offline access)",
-        "no 30-minute idle end",
+        "Stay signed in",
+        "offline access: no 30-minute idle end",
     )
     .after_gap(1),
     Row::toggle(
         Focus::Microprofile,
-        "IFS user name (microprofile-jwt)",
-        "adds upn and groups",
+        "IFS user name in tokens",
+        "microprofile-jwt: adds upn and groups",
     ),
     Row::text(
         Focus::Prefill,

@@ -116,6 +116,13 @@ impl IdentityStep {
         self.form.focus = Focus::Group;
     }
 
+    pub fn group_failed(&mut self, message: String) {
+        self.creating = false;
+        let field = self.form.text_mut(Focus::NewGroup);
+        field.touch();
+        field.set_external_error(Some(message));
+    }
+
     fn check_unique(&mut self) {
         let name = self.form.text(Focus::Name);
         let taken = name.normalized().is_some_and(|n| self.taken.contains(&n));

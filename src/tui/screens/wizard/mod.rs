@@ -408,10 +408,13 @@ impl Wizard {
 
     /// A group made in step 1 exists only in the wizard until the connector is saved.
     fn create_group(&mut self, group: String) {
-        if !self.groups.contains(&group) {
-            self.groups.push(group.clone());
-            self.new_group = Some(group.clone());
+        if self.groups.contains(&group) {
+            // The core's words, as `agent-group add` says them.
+            let message = WorkspaceError::GroupExists(group).to_string();
+            return self.identity.group_failed(message);
         }
+        self.groups.push(group.clone());
+        self.new_group = Some(group.clone());
         let groups = self.groups.clone();
         self.identity.group_created(&group, &groups);
     }

@@ -367,6 +367,11 @@ impl OpenIdStep {
     fn handle_action(&mut self, focus: Focus, action: Option<Action>) -> StepFlow {
         match action {
             Some(Action::Submit | Action::Toggle) if focus == Focus::Find => self.request_find(),
+            // Enter walks the fields a person must fill; Find is a Tab away.
+            Some(Action::Submit) if focus == Focus::Authority => {
+                self.form.focus = Focus::ClientId;
+                StepFlow::Handled
+            }
             Some(Action::Check) => self.request_check(),
             // Enter on Check runs it; once its answer for this authority is on screen,
             // Enter moves on (Space or Ctrl-K still runs it again).
