@@ -432,3 +432,30 @@ async fn a_review_taller_than_the_screen_says_so_and_scrolls() {
     );
     snap(&mut h, "wizard_6_review_scrolled", 80, 24);
 }
+
+/// Issue 12 items 1 and 2 in the service user's step: Find, and any realm URL.
+#[tokio::test]
+async fn the_service_users_step_finds_the_realm_and_takes_any_realm_url() {
+    let mut h = Harness::new(80, 24).await;
+    to_settings(&h, 2);
+    h.key(Enter).key(Tab).key(Enter);
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Authority URL           https://ifs.example.com/auth/realms/prod"),
+        "{screen}"
+    );
+    assert!(screen.contains("✓ realm found"), "{screen}");
+    snap(&mut h, "wizard_4_service_found", 80, 24);
+    h.key(Char('u')); // not text here: Find has the focus
+    h.key(ratatui::crossterm::event::KeyCode::BackTab)
+        .ctrl('u')
+        .paste("https://ifs.example.com/auth/realms/prod/.well-known/openid-configuration");
+    h.key(Tab);
+    h.settle().await;
+    assert!(
+        words(&h).contains("the Authority URL is the realm of the discovery URL you gave"),
+        "{}",
+        h.screen()
+    );
+}

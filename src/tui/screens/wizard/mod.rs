@@ -9,6 +9,7 @@ mod advanced;
 mod auth_type;
 mod base_url;
 mod client_credentials;
+mod find;
 mod form;
 mod identity;
 mod oauth2;
@@ -267,6 +268,7 @@ impl Wizard {
         self.saving
             || self.openid.is_checking()
             || self.openid.is_finding()
+            || self.service.finder.is_running()
             || self.oauth2.is_filling()
             || self.identity.creating
     }
@@ -468,7 +470,12 @@ impl Wizard {
                     return self.show_errors_of(StepId::BaseUrl);
                 };
                 self.generation += 1;
-                self.openid.find_started(self.generation, &base_url);
+                match self.kind() {
+                    AuthKind::ClientCredentials => {
+                        self.service.find_started(self.generation, &base_url)
+                    }
+                    _ => self.openid.find_started(self.generation, &base_url),
+                }
                 commands.push(Command::FindRealm {
                     generation: self.generation,
                     base_url,
@@ -517,7 +524,9 @@ impl Wizard {
         generation: u64,
         result: Result<crate::core::ifs::discover::Discovery, String>,
     ) {
-        self.openid.find_finished(generation, result);
+        // Each step drops an answer to a find it did not start.
+        self.openid.find_finished(generation, result.clone());
+        self.service.find_finished(generation, result);
         self.sync();
     }
 
@@ -537,6 +546,7 @@ impl Wizard {
         self.identity.creating = false;
         self.openid.check_failed();
         self.openid.find_failed();
+        self.service.finder.failed();
         self.oauth2.fill_failed();
         self.sync();
     }

@@ -9,6 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use super::find::RealmFinder;
 use super::form::{self, Form, Row, StepFlow, StepRequest, WizardStep};
 use crate::core::connector::{Auth, Connector, OpenIdAuth};
 use crate::core::login::discovery::DiscoveryCheck;
@@ -27,21 +28,6 @@ pub enum CheckState {
     Done {
         check: Box<DiscoveryCheck>,
         authority: String,
-    },
-}
-
-/// "Find": the realm looked for from step 2's Base URL.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FindState {
-    Idle,
-    Running {
-        generation: u64,
-        base_url: String,
-    },
-    /// `discovery.lines()`: where the realm was found, or what was tried.
-    Done {
-        found: bool,
-        lines: Vec<String>,
     },
 }
 
@@ -90,7 +76,7 @@ const ROWS: [Row<Focus>; 6] = [
 pub struct OpenIdStep {
     pub form: Form<Focus>,
     pub check: CheckState,
-    pub find: FindState,
+    pub finder: RealmFinder,
     /// What normalising the Authority URL changed, said once under it.
     pub authority_note: Option<String>,
     shown: Shown,
@@ -108,7 +94,7 @@ impl OpenIdStep {
         Self {
             form,
             check: CheckState::NotRun,
-            find: FindState::Idle,
+            finder: RealmFinder::default(),
             authority_note: None,
             shown: Shown::Check,
         }
@@ -128,7 +114,7 @@ impl OpenIdStep {
     }
 
     pub fn is_finding(&self) -> bool {
-        matches!(self.find, FindState::Running { .. })
+        self.finder.is_running()
     }
 
     fn request_find(&mut self) -> StepFlow {
@@ -139,10 +125,7 @@ impl OpenIdStep {
     }
 
     pub fn find_started(&mut self, generation: u64, base_url: &str) {
-        self.find = FindState::Running {
-            generation,
-            base_url: base_url.to_owned(),
-        };
+        self.finder.start(generation, base_url);
         self.shown = Shown::Find;
     }
 
@@ -152,35 +135,20 @@ impl OpenIdStep {
         generation: u64,
         result: Result<crate::core::ifs::discover::Discovery, String>,
     ) {
-        if !matches!(&self.find, FindState::Running { generation: g, .. } if *g == generation) {
+        let Some(found) = self.finder.finish(generation, result) else {
             return;
-        }
-        self.find = match result {
-            Ok(discovery) => {
-                let lines = discovery.lines();
-                if let Some(found) = &discovery.found {
-                    let field = self.form.text_mut(Focus::Authority);
-                    field.set_value(found.authority.clone());
-                    field.touch();
-                    self.authority_note = None;
-                }
-                FindState::Done {
-                    found: discovery.found.is_some(),
-                    lines,
-                }
-            }
-            Err(message) => FindState::Done {
-                found: false,
-                lines: vec![message],
-            },
         };
+        if let Some(authority) = found {
+            let field = self.form.text_mut(Focus::Authority);
+            field.set_value(authority);
+            field.touch();
+            self.authority_note = None;
+        }
         self.shown = Shown::Find;
     }
 
     pub fn find_failed(&mut self) {
-        if self.is_finding() {
-            self.find = FindState::Idle;
-        }
+        self.finder.failed();
     }
 
     /// Why the check of the authority typed now failed, if it ran and failed.
@@ -333,7 +301,7 @@ impl WizardStep for OpenIdStep {
     fn draw(&self, area: Rect, buf: &mut Buffer, cx: &DrawCx<'_>) -> Option<Position> {
         let cursor = self.form.draw(area, buf, cx.theme, |_| None);
         let find = self.form.button_rect(area, Focus::Find);
-        self.draw_note(self.find_note(cx), find, area, buf);
+        self.draw_note(self.finder.note(cx), find, area, buf);
         let button = self.form.button_rect(area, Focus::Check);
         self.draw_note(self.note(cx), button, area, buf);
         let results = Rect {
@@ -397,28 +365,6 @@ impl OpenIdStep {
         buf.set_line(note_x, button.y, &Line::styled(text, note.style), room);
     }
 
-    fn find_note(&self, cx: &DrawCx<'_>) -> Line<'static> {
-        let theme = cx.theme;
-        match &self.find {
-            FindState::Idle => {
-                Line::styled("looks for the realm from step 2's Base URL", theme.muted)
-            }
-            FindState::Running { base_url, .. } => Line::styled(
-                format!(
-                    "{} looking for the realm from {base_url}…",
-                    spinner::frame(cx.tick)
-                ),
-                theme.highlight,
-            ),
-            FindState::Done { found: true, .. } => {
-                Line::styled("✓ realm found: in the Authority URL above", theme.ok)
-            }
-            FindState::Done { found: false, .. } => {
-                Line::styled("✗ no realm found (below)", theme.error)
-            }
-        }
-    }
-
     /// Under Check: what normalising the authority changed, then the newest of the
     /// check's verdicts and the find's report.
     fn report_lines(&self, theme: &Theme, width: u16) -> Vec<Line<'static>> {
@@ -427,38 +373,11 @@ impl OpenIdStep {
             let lead = vec![Span::styled("ⓘ ", theme.highlight)];
             lines.extend(wrap::hanging(lead, note, theme.highlight, width as usize));
         }
-        match (&self.shown, &self.check, &self.find) {
-            (Shown::Check, CheckState::Done { check, .. }, _) => {
+        match (&self.shown, &self.check) {
+            (Shown::Check, CheckState::Done { check, .. }) => {
                 lines.extend(check_lines(check, theme, width));
             }
-            (
-                Shown::Find,
-                _,
-                FindState::Done {
-                    found,
-                    lines: report,
-                },
-            ) => {
-                let style = if *found {
-                    Style::default()
-                } else {
-                    theme.error
-                };
-                for (i, line) in report.iter().enumerate() {
-                    let mark = match (i, found) {
-                        (0, true) => "✓ ",
-                        (0, false) => "✗ ",
-                        _ => "  ",
-                    };
-                    let lead = vec![Span::styled(mark, style)];
-                    lines.extend(wrap::hanging(
-                        lead,
-                        line.trim_start(),
-                        style,
-                        width as usize,
-                    ));
-                }
-            }
+            (Shown::Find, _) => lines.extend(self.finder.report_lines(theme, width)),
             _ => {}
         }
         lines
