@@ -117,7 +117,12 @@ fn the_wizards_check_trusts_the_ca_file_typed_in_the_advanced_step() {
 
     // Back one step at a time (a new connector), each Esc after the screen answered, so two
     // are never read as one Alt-Esc; from step 1 the changed wizard asks.
-    for previous in ["Step 3 of 6", "Step 2 of 6", "Step 1 of 6", "Discard changes"] {
+    for previous in [
+        "Step 3 of 6",
+        "Step 2 of 6",
+        "Step 1 of 6",
+        "Discard changes",
+    ] {
         tmux.send_keys(&["Escape"]);
         wait(previous);
     }
