@@ -100,6 +100,8 @@ fn the_wizards_check_trusts_the_ca_file_typed_in_the_advanced_step() {
     wait("Step 4 of 6");
     tmux.send_keys(&["Enter"]);
     tmux.send_text(&sandbox.issuer());
+    tmux.send_keys(&["Enter"]);
+    tmux.send_text("ifs-public"); // a valid step, so Alt-5 may move on
     tmux.send_keys(&["C-k"]);
     let refused = wait("Fix:");
     assert!(refused.contains("certificate"), "{refused}");

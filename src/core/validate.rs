@@ -687,7 +687,8 @@ mod tests {
             ("http://10.0.0.1", "uses http"),
             ("https://user:pw@ifs.example.com", "carries credentials"),
             ("https://ifs.example.com/#x", "#fragment"),
-            ("https://exa mple.com", "not a valid URL"),
+            ("https://exa mple.com", "URLs cannot contain spaces"),
+            ("https://[::1", "not a valid URL"),
         ];
         for (input, want) in cases {
             let err = web_url(input).unwrap_err();
