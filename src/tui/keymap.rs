@@ -197,6 +197,8 @@ pub struct Keymap {
 pub struct Hint {
     pub keys: String,
     pub label: &'static str,
+    /// What the key does, so a screen can leave out what does nothing there now.
+    pub action: Action,
 }
 
 /// One line of the table as written below; `Keymap` turns each into a `Binding`.
@@ -432,7 +434,11 @@ impl Keymap {
             let keys = binding
                 .keys_label
                 .map_or_else(|| binding.keys[0].to_string(), str::to_owned);
-            hints.push(Hint { keys, label });
+            hints.push(Hint {
+                keys,
+                label,
+                action: binding.action,
+            });
         }
         hints
     }

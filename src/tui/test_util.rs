@@ -44,6 +44,7 @@ use time::OffsetDateTime;
 
 use crate::core::Context;
 use crate::core::connector::{Auth, Connector, ConnectorId, OAuth2Auth, OpenIdAuth, Param};
+use crate::core::ifs::session::Session;
 use crate::core::login::discovery::{CheckItem, DiscoveryCheck, ProviderMetadata};
 use crate::core::login::{
     Claims, DevicePrompt, ErrorKind, LoginError, LoginEvent, LoginOutcome, ProbeResult,
@@ -52,7 +53,7 @@ use crate::core::login::{
 use crate::core::paths::Paths;
 use crate::core::secrets::{MemorySecrets, SecretsError};
 use crate::core::store::Config;
-use crate::core::tokens::{LoggedOut, Revocation, TokenState};
+use crate::core::tokens::{LoggedOut, Revocation};
 use crate::core::workspace::SecretChange;
 use crate::tui::app::{App, AppOptions};
 use crate::tui::clipboard::MemoryClipboard;
@@ -268,7 +269,7 @@ pub struct FakeEngine {
     pub pasted: Arc<Mutex<Vec<String>>>,
     pub cancelled: Arc<AtomicBool>,
     /// What the keyring holds per connector; missing means nothing stored.
-    pub token_states: Mutex<HashMap<ConnectorId, TokenState>>,
+    pub token_states: Mutex<HashMap<ConnectorId, Session>>,
     /// Connectors logged out, in order.
     pub logouts: Mutex<Vec<ConnectorId>>,
     pub device_logins: Mutex<Vec<Connector>>,
@@ -380,14 +381,14 @@ impl Engine for FakeEngine {
         self.browser_problem.lock().unwrap().clone()
     }
 
-    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, SecretsError>> {
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<Session, SecretsError>> {
         let state = self
             .token_states
             .lock()
             .unwrap()
             .get(&id)
             .copied()
-            .unwrap_or(TokenState::None);
+            .unwrap_or(Session::SignedOut);
         Box::pin(async move { Ok(state) })
     }
 
@@ -396,7 +397,7 @@ impl Engine for FakeEngine {
         self.logouts.lock().unwrap().push(connector.id.clone());
         let had = self.token_states.lock().unwrap().remove(&connector.id);
         let done = match had {
-            None | Some(TokenState::None) => LoggedOut {
+            None | Some(Session::SignedOut) => LoggedOut {
                 revocation: None,
                 access_token_deleted: false,
             },
@@ -404,10 +405,7 @@ impl Engine for FakeEngine {
                 revocation: Some(Revocation::Revoked {
                     endpoint: format!("{ISSUER}/protocol/openid-connect/revoke"),
                 }),
-                access_token_deleted: matches!(
-                    state,
-                    TokenState::LoggedInUntil(_) | TokenState::Expired
-                ),
+                access_token_deleted: matches!(state, Session::AccessOnly { .. }),
             },
         };
         Box::pin(async move { Ok(done) })
@@ -439,7 +437,7 @@ impl Harness {
     }
 
     /// Seeded connectors with these token states in the (fake) keyring, by name.
-    pub async fn with_tokens(width: u16, height: u16, tokens: &[(&str, TokenState)]) -> Self {
+    pub async fn with_tokens(width: u16, height: u16, tokens: &[(&str, Session)]) -> Self {
         Self::build(width, height, |context, engine| {
             seed_connectors(context);
             let config = context.workspace.store().load().unwrap();
@@ -482,6 +480,7 @@ impl Harness {
             engine: engine.clone(),
             clipboard: Box::new(clipboard.clone()),
             clock: fixed_now,
+            local_offset: time::UtcOffset::UTC,
             keymap,
             first_frame_log: None,
         };

@@ -163,7 +163,10 @@ async fn edit_a_connector_jumping_straight_to_a_step() {
     let config = h.config();
     let prod = config.find("IFS production").unwrap();
     assert_eq!(prod.base_url, "https://ifs2.example.com");
-    assert!(prod.last_test.is_some(), "editing keeps the last test");
+    assert!(
+        prod.last_test.is_none(),
+        "a test of the old Base URL says nothing about the new one"
+    );
     assert_eq!(config.connectors.len(), 3);
     assert!(h.screen().contains("https://ifs2.example.com"));
 }
@@ -654,20 +657,24 @@ fn ten_thousand_connectors_draw_as_fast_as_ten() {
     );
 }
 
-/// Prod logged in until 12:05 (the clock says 12:00), test refreshable, the sandbox
-/// expired; a logout later gives the fourth state, nothing stored.
+/// Prod has an access token until 12:05 (the clock says 12:00) and no refresh token, test
+/// a refresh token whose session idles out at 12:25 (its access token is long gone), the
+/// sandbox's access token ended; a logout later gives the fourth state, nothing stored.
 async fn list_with_token_states() -> Harness {
-    use crate::core::tokens::TokenState;
+    use crate::core::ifs::session::{Session, SessionEnd};
+    let at = |minutes: i64| (fixed_now() + time::Duration::minutes(minutes)).unix_timestamp();
     Harness::with_tokens(
         80,
         24,
         &[
+            ("IFS production", Session::AccessOnly { until: at(5) }),
             (
-                "IFS production",
-                TokenState::LoggedInUntil(fixed_now() + time::Duration::minutes(5)),
+                "IFS test",
+                Session::Refreshable {
+                    end: Some(SessionEnd::IdleAt(at(25))),
+                },
             ),
-            ("IFS test", TokenState::Refreshable),
-            ("Developer sandbox", TokenState::Expired),
+            ("Developer sandbox", Session::AccessOnly { until: at(-1) }),
         ],
     )
     .await
@@ -686,17 +693,19 @@ async fn the_list_shows_each_connectors_token_state() {
     snap(&mut h, "list_token_states");
     let screen = h.screen();
     assert!(screen.contains("Session"), "{screen}");
-    assert!(row_of(&screen, "IFS prod").contains("✓ 12:05"));
-    assert!(row_of(&screen, "IFS test").contains("refreshable"));
-    assert!(row_of(&screen, "Developer").contains("expired"));
+    assert!(row_of(&screen, "IFS prod").contains("until 12:05"));
+    // A refresh token outlives the access token: `token --no-login` works, so does the list.
+    assert!(row_of(&screen, "IFS test").contains("until 12:25"));
+    assert!(row_of(&screen, "Developer").contains("ended"));
     assert!(
-        screen.contains("Session:   logged in until 12:05 UTC (L logs out)"),
+        screen.contains("12:05 UTC (no refresh token) (L logs out)"),
         "{screen}"
     );
     h.key(Down).key(Down);
     h.settle().await;
     assert!(
-        h.screen().contains("expired: press t to log in again"),
+        h.screen()
+            .contains("Session:   ended: press t to log in again"),
         "{}",
         h.screen()
     );
@@ -729,21 +738,33 @@ async fn logout_asks_then_revokes_reports_and_refreshes_the_state() {
     h.settle().await;
     let screen = h.screen();
     assert!(row_of(&screen, "IFS prod").contains('—'), "{screen}");
-    assert!(screen.contains("Session:   not logged in"), "{screen}");
-    assert!(row_of(&screen, "IFS test").contains("refreshable"));
+    assert!(
+        screen.contains("Session:   not signed in: press t to log in"),
+        "{screen}"
+    );
+    assert!(row_of(&screen, "IFS test").contains("until 12:25"));
+    assert!(
+        !screen.contains("logout"),
+        "nothing left to log out of: {screen}"
+    );
 }
 
 #[tokio::test]
 async fn logout_with_nothing_stored_says_so() {
     let mut h = Harness::with(80, 24, seed_connectors).await;
-    h.type_text("L").type_text("y");
+    h.type_text("L");
     h.settle().await;
+    let screen = h.screen();
     assert!(
-        h.screen()
-            .contains("nothing stored: there was no session to end"),
-        "{}",
-        h.screen()
+        screen.contains("'IFS production' has no session: nothing to log out"),
+        "{screen}"
     );
+    assert!(!screen.contains("Log out of"), "no question: {screen}");
+    assert!(
+        !screen.contains("L logout"),
+        "the footer does not offer it: {screen}"
+    );
+    assert!(h.engine.logouts.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
