@@ -590,7 +590,7 @@ pub fn seed_connectors(context: &Context) {
             ok: true,
             at: fixed_now() - time::Duration::minutes(3),
             summary: "signed in as alice@example.com".into(),
-            ifs_user: None,
+            ifs_user: Some("ALICE (Alice Smith, alice@example.com)".into()),
         },
     )
     .unwrap();

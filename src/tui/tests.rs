@@ -13,7 +13,8 @@ use secrecy::ExposeSecret;
 
 use crate::core::connector::{Auth, ConnectorId};
 use crate::core::secrets::{SecretKind, SecretStore};
-use crate::core::store::Config;
+use crate::core::store::{Config, Store};
+use crate::core::workspace::Workspace;
 use crate::tui::command::Commands;
 use crate::tui::keymap::Keymap;
 use crate::tui::screens::{Screen, TestLoginScreen};
@@ -906,4 +907,86 @@ async fn a_rebound_key_changes_every_text_that_names_it() {
         "the hint bar follows too:\n{screen}"
     );
     assert!(!screen.contains(" r runs it again"), "{screen}");
+}
+
+#[tokio::test]
+async fn the_list_says_what_was_saved_deleted_or_duplicated() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    h.key(Down).type_text("c").key(Enter);
+    h.settle().await;
+    assert!(
+        h.screen().contains("─ Duplicated as 'IFS test (copy)' ─"),
+        "{}",
+        h.screen()
+    );
+    h.key(Down);
+    h.settle().await;
+    assert!(!h.screen().contains("Duplicated as"), "a key clears it");
+
+    h.key(ratatui::crossterm::event::KeyCode::Char('e'));
+    h.ctrl('s');
+    h.settle().await;
+    let selected = h.screen();
+    assert!(selected.contains("─ Saved '"), "{selected}");
+
+    h.type_text("d").type_text("y");
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("─ Deleted '"), "{screen}");
+    snap(&mut h, "list_notice_deleted");
+}
+
+#[tokio::test]
+async fn the_detail_shows_the_ifs_user_and_local_times() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("IFS user:  ALICE (Alice Smith, alice@example.com)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("✓ signed in as alice@example.com · 3 min ago (11:57 UTC)"),
+        "the time in words and on the clock, never RFC 3339: {screen}"
+    );
+    assert!(row_of(&screen, "IFS prod").contains("✓ 3 min ago"));
+}
+
+#[tokio::test]
+async fn an_empty_list_filters_too_and_offers_only_what_works() {
+    let mut h = Harness::new(80, 24).await;
+    let footer = h.screen().lines().last().unwrap().to_owned();
+    for absent in ["edit", "copy", "delete", "test", "logout"] {
+        assert!(!footer.contains(absent), "{absent} offered: {footer}");
+    }
+    h.type_text("/").type_text("abc");
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains(" / abc"), "the filter line shows: {screen}");
+    assert!(screen.contains("No connectors yet"), "{screen}");
+    snap(&mut h, "list_empty_filter");
+}
+
+#[tokio::test]
+async fn another_process_adding_a_connector_shows_up_without_restart() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    h.app.poll();
+    h.settle().await;
+    assert!(!h.screen().contains("sandbox-openid"));
+    // What `ifs-connect add` in another terminal does: the same store, another writer.
+    let other = Workspace::new(Store::new(&h.context.paths.config_dir), h.secrets.clone());
+    let mut added = crate::core::connector::Connector::new(
+        "sandbox-openid",
+        Auth::OpenId(crate::core::connector::OpenIdAuth {
+            authority_url: "http://127.0.0.1:8080/auth/realms/sandbox".into(),
+            client_id: "ifs-connect".into(),
+            ..Default::default()
+        }),
+    );
+    added.base_url = "http://127.0.0.1:8080".into();
+    other
+        .save(added, crate::core::workspace::SecretChange::Keep)
+        .unwrap();
+    h.app.poll();
+    h.settle().await;
+    assert!(h.screen().contains("sandbox-openid"), "{}", h.screen());
 }
