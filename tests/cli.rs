@@ -378,7 +378,7 @@ fn list_says_when_the_last_test_was_in_words_and_local_time_and_json_keeps_rfc33
         .unwrap();
     let mut config = std::fs::read_to_string(env.config_file()).unwrap();
     config.push_str(&format!(
-        "\n[connectors.last_test]\nok = true\nat = \"{rfc3339}\"\nsummary = \"signed in as alice\"\n"
+        "\n[connector.last_test]\nok = true\nat = \"{rfc3339}\"\nsummary = \"signed in as alice\"\n"
     ));
     std::fs::write(env.config_file(), config).unwrap();
 

@@ -361,6 +361,21 @@ where
         }
     }
 
+    /// Help over the current screen, at the section of the keys that work there (F1 in
+    /// the wizard lands on the wizard's keys).
+    fn open_help(&mut self) {
+        let scope = match self.state.screens.last() {
+            Some(Screen::Help(_)) => return,
+            Some(screen) => screen.scope(),
+            // Over the list: from the top, where the files are named.
+            None => Scope::Global,
+        };
+        {
+            let help = HelpScreen::at(&self.keymap, scope);
+            self.state.screens.push(Screen::Help(help));
+        }
+    }
+
     fn load_visible_token_states(&mut self) {
         let ids = self.state.list.token_states_to_read();
         self.load_token_states(ids);
@@ -412,11 +427,7 @@ where
     fn execute(&mut self, command: Command) {
         tracing::debug!(command = command_name(&command), "command");
         match command {
-            Command::OpenHelp => {
-                if !matches!(self.state.screens.last(), Some(Screen::Help(_))) {
-                    self.state.screens.push(Screen::Help(HelpScreen::default()));
-                }
-            }
+            Command::OpenHelp => self.open_help(),
             Command::CloseScreen => {
                 self.state.screens.pop();
             }
