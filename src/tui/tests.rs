@@ -938,7 +938,7 @@ async fn the_list_says_what_was_saved_deleted_or_duplicated() {
 
 #[tokio::test]
 async fn the_detail_shows_the_ifs_user_and_local_times() {
-    let mut h = Harness::with(80, 24, seed_connectors).await;
+    let h = Harness::with(80, 24, seed_connectors).await;
     let screen = h.screen();
     assert!(
         screen.contains("IFS user:  ALICE (Alice Smith, alice@example.com)"),
@@ -989,4 +989,156 @@ async fn another_process_adding_a_connector_shows_up_without_restart() {
     h.app.poll();
     h.settle().await;
     assert!(h.screen().contains("sandbox-openid"), "{}", h.screen());
+}
+
+#[tokio::test]
+async fn a_cancelled_test_reads_cancelled_and_offers_no_url_to_copy() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    *h.engine.events.lock().unwrap() = events_until_browser();
+    h.engine.wait.store(true, Ordering::SeqCst);
+    h.type_text("t");
+    pump(&mut h).await;
+    let waiting = h.screen();
+    assert!(waiting.contains("y copy URL"), "{waiting}");
+    assert!(
+        waiting.contains("If the browser shows an error (Client not found, Invalid parameter:"),
+        "what a provider's error page means, while waiting: {waiting}"
+    );
+    assert!(waiting.contains("Esc cancels, then Enter"), "{waiting}");
+    h.key(Esc).key(Esc);
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("· cancelled"), "{screen}");
+    assert!(!screen.contains("✗ failed"), "{screen}");
+    assert!(
+        screen.contains("Cancelled: the test was stopped"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("(cancelled)"),
+        "no internal kind: {screen}"
+    );
+    assert!(
+        !screen.contains("copy URL"),
+        "nothing to copy any more: {screen}"
+    );
+    assert!(!screen.contains(" p paste"), "{screen}");
+    snap(&mut h, "test_login_cancelled");
+}
+
+#[tokio::test]
+async fn a_wrong_client_id_gets_fix_words_for_the_tui_and_enter_edits() {
+    use crate::core::login::{ErrorKind, LoginError};
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    let mut outcome = failing_outcome();
+    outcome.error = Some(
+        LoginError::new(
+            ErrorKind::TokenRequest,
+            "the token endpoint refused the client (HTTP 401): invalid_client",
+        )
+        .with_hint(
+            "check the Client ID: it is case-sensitive. Then that the IAM client is enabled; \
+             a confidential client also needs its secret (`ifs-connect edit NAME \
+             --client-secret-stdin`)",
+        ),
+    );
+    *h.engine.outcome.lock().unwrap() = Some(outcome);
+    h.type_text("t");
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Fix: check the Client ID: it is case-sensitive."),
+        "{screen}"
+    );
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("(press Enter to edit this connector and give its client secret)"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("ifs-connect edit"),
+        "no command line: {screen}"
+    );
+    assert!(!screen.contains("NAME"), "{screen}");
+    assert!(
+        !screen.contains("(token_request)"),
+        "no internal kind: {screen}"
+    );
+    assert!(!screen.contains("PAR"), "{screen}");
+    assert!(
+        !screen.contains("Likely cause"),
+        "the redirect is not the cause: {screen}"
+    );
+    h.key(Enter);
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Step 1 of 6"),
+        "Enter opened the editor: {screen}"
+    );
+    assert!(screen.contains("IFS production"), "{screen}");
+}
+
+#[tokio::test]
+async fn a_redirect_failure_shows_what_to_register_and_a_pass_shows_the_ifs_user() {
+    use crate::core::ifs::who::IfsUser;
+    use crate::core::login::{ErrorKind, LoginError};
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    let mut outcome = failing_outcome();
+    outcome.error = Some(LoginError::new(
+        ErrorKind::Timeout,
+        "no redirect arrived within 300 s",
+    ));
+    *h.engine.outcome.lock().unwrap() = Some(outcome);
+    h.type_text("t");
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("Likely cause:"), "{screen}");
+    assert!(
+        screen.contains("Invalid parameter: redirect_uri"),
+        "{screen}"
+    );
+    assert!(screen.contains("http://127.0.0.1/callback"), "{screen}");
+    snap(&mut h, "test_login_register_after_timeout");
+
+    let mut passing = passing_outcome();
+    if let Some(probe) = &mut passing.probe {
+        probe.user = Some(IfsUser {
+            user_id: "ALICE".into(),
+            directory_id: None,
+            name: Some("Alice Andersson".into()),
+            email: None,
+        });
+    }
+    *h.engine.outcome.lock().unwrap() = Some(passing);
+    h.type_text("r");
+    h.settle().await;
+    for _ in 0..10 {
+        h.key(Down);
+    }
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("IFS user       ALICE"), "{screen}");
+}
+
+#[tokio::test]
+async fn long_results_say_there_is_more_below_and_f1_in_the_wizard_opens_its_keys() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    *h.engine.outcome.lock().unwrap() = Some(passing_outcome());
+    h.type_text("t");
+    h.settle().await;
+    assert!(h.screen().contains("↓ more (↓/j)"), "{}", h.screen());
+    for _ in 0..20 {
+        h.key(Down);
+    }
+    h.settle().await;
+    assert!(!h.screen().contains("↓ more"), "at the end: {}", h.screen());
+    h.key(Esc);
+    h.key(ratatui::crossterm::event::KeyCode::Char('n'));
+    h.key(ratatui::crossterm::event::KeyCode::F(1));
+    h.settle().await;
+    let screen = h.screen();
+    let first_body_line = screen.lines().nth(2).unwrap_or_default();
+    assert!(first_body_line.contains("Wizard"), "{screen}");
+    assert!(screen.contains("↓ more"), "{screen}");
 }

@@ -801,7 +801,12 @@ fn failure_lines(
     }
     if let Some(register) = register::after_failure(connector, error) {
         lines.push(Line::raw(""));
-        for line in register {
+        // Its first line names the likely cause, which the Fix may have said already.
+        let said = error
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("redirect_uri"));
+        for line in register.into_iter().skip(usize::from(said)) {
             lines.extend(indented(
                 "",
                 &line,
