@@ -134,9 +134,14 @@ fn the_list_follows_other_processes_and_a_missing_browser_is_reported() {
     let screen = wait("could not be started", step);
     assert!(screen.contains("/nonexistent"), "{screen}");
     assert!(screen.contains("Redirected URL"), "the paste box: {screen}");
-    assert!(!screen.contains("✓ Browser"), "{screen}");
-    tmux.send_keys(&["Escape", "Escape"]);
-    wait("cancelled", step);
+    assert!(screen.contains("No browser was opened"), "{screen}");
+    assert!(!screen.contains("opened\n"), "{screen}");
+    // One key at a time: two Escapes in a row read as Alt-Escape in a terminal.
+    tmux.send_keys(&["Escape"]);
+    wait("to type here", step);
+    tmux.send_keys(&["Escape"]);
+    let cancelled = wait("· cancelled", step);
+    assert!(!cancelled.contains("✗ failed"), "{cancelled}");
     tmux.send_keys(&["Escape"]);
     wait("ifs-connect · Connectors", step);
     tmux.send_text("q");
