@@ -861,6 +861,11 @@ impl<S> App<ratatui::backend::TestBackend, S>
 where
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
+    /// For tests: let time pass.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
     /// For tests: change the test terminal's size and draw again, as a resize would.
     pub fn resize(&mut self, width: u16, height: u16) -> anyhow::Result<()> {
         self.terminal.backend_mut().resize(width, height);

@@ -1142,3 +1142,22 @@ async fn long_results_say_there_is_more_below_and_f1_in_the_wizard_opens_its_key
     assert!(first_body_line.contains("Wizard"), "{screen}");
     assert!(screen.contains("↓ more"), "{screen}");
 }
+
+#[tokio::test]
+async fn relative_times_move_on_without_a_key() {
+    fn five_minutes_later() -> time::OffsetDateTime {
+        fixed_now() + time::Duration::minutes(5)
+    }
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    assert!(row_of(&h.screen(), "IFS prod").contains("✓ 3 min ago"));
+    h.app.set_clock(five_minutes_later);
+    // What the loop's two-second timer does when nothing else happens.
+    h.app.poll();
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        row_of(&screen, "IFS prod").contains("✓ 8 min ago"),
+        "{screen}"
+    );
+    assert!(screen.contains("8 min ago (11:57 UTC)"), "{screen}");
+}
