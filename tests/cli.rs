@@ -365,3 +365,42 @@ fn completions_and_the_man_page_come_from_the_binary_and_touch_no_files() {
     assert!(stderr(&out).contains("powershell"), "{}", stderr(&out));
     assert!(!env.config_file().exists(), "nothing was written");
 }
+
+#[test]
+fn list_says_when_the_last_test_was_in_words_and_local_time_and_json_keeps_rfc3339() {
+    rig_required();
+    // A fixed zone two hours east of UTC (POSIX TZ syntax), so local time differs from UTC.
+    let env = Env::new().with_env("TZ", "XYZ-2");
+    assert!(env.run(OPENID_ADD, None).status.success());
+    let at = time::OffsetDateTime::now_utc() - time::Duration::minutes(3);
+    let rfc3339 = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let mut config = std::fs::read_to_string(env.config_file()).unwrap();
+    config.push_str(&format!(
+        "\n[connector.last_test]\nok = true\nat = \"{rfc3339}\"\nsummary = \"signed in as alice\"\n"
+    ));
+    std::fs::write(env.config_file(), config).unwrap();
+
+    let local = at.to_offset(time::macros::offset!(+2));
+    let clock = format!("{:02}:{:02}", local.hour(), local.minute());
+    let out = env.run(&["list"], None);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains(&format!("ok 3 min ago ({clock})")),
+        "words and local time: {text}"
+    );
+    assert!(!text.contains(&rfc3339), "no RFC 3339 for people: {text}");
+    let show = stdout(&env.run(&["show", "prod"], None));
+    assert!(show.contains(&format!("ok 3 min ago ({clock})")), "{show}");
+
+    let json: Value = serde_json::from_slice(&env.run(&["list", "--json"], None).stdout).unwrap();
+    let stored = json[0]["last_test"]["at"].as_str().unwrap().to_owned();
+    assert_eq!(
+        time::OffsetDateTime::parse(&stored, &time::format_description::well_known::Rfc3339)
+            .unwrap(),
+        at,
+        "--json keeps RFC 3339"
+    );
+}

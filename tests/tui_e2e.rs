@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Env, Provider, rig_required, secret_tool_lookup};
+use common::{Env, PUBLIC_CLIENT, Provider, rig_required, secret_tool_lookup};
 use ifs_connect::core::connector::Auth;
 use ifs_connect::core::store::Store;
 
@@ -96,4 +96,62 @@ fn a_new_connector_typed_in_the_wizard_saves_and_logs_in() {
     assert_eq!(secret_tool_lookup(&entry).as_deref(), Some(SECRET));
     let file = std::fs::read_to_string(env.config_file()).unwrap();
     assert!(!file.contains(SECRET));
+}
+
+/// Another process adds a connector while the TUI runs: the list picks it up from the config
+/// file without a restart. Then a `$BROWSER` that does not exist: the test login says the
+/// browser could not be started and offers the URL and the paste box, never "opened".
+#[test]
+fn the_list_follows_other_processes_and_a_missing_browser_is_reported() {
+    rig_required();
+    let provider = Provider::start();
+    let env = Env::new().with_env("BROWSER", "/nonexistent");
+    let tmux = env.tmux(100, 30, &[]);
+    let step = Duration::from_secs(20);
+    let wait = |text: &str, timeout: Duration| {
+        tmux.wait_for(text, timeout)
+            .unwrap_or_else(|screen| panic!("{screen}"))
+    };
+    wait("No connectors yet", step);
+
+    let add = env.run(
+        &[
+            "add",
+            "--name",
+            "added-elsewhere",
+            "--base-url",
+            &provider.base_url,
+            "--auth",
+            "openid",
+            "--authority",
+            &provider.issuer,
+            "--client-id",
+            PUBLIC_CLIENT,
+        ],
+        None,
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let list = wait("added-elsewhere", step);
+    assert!(list.contains("1 connector"), "{list}");
+
+    tmux.send_text("t");
+    let screen = wait("could not be started", step);
+    assert!(screen.contains("/nonexistent"), "{screen}");
+    assert!(screen.contains("Redirected URL"), "the paste box: {screen}");
+    assert!(screen.contains("No browser was opened"), "{screen}");
+    assert!(!screen.contains("opened\n"), "{screen}");
+    // One key at a time: two Escapes in a row read as Alt-Escape in a terminal.
+    tmux.send_keys(&["Escape"]);
+    wait("to type here", step);
+    tmux.send_keys(&["Escape"]);
+    let cancelled = wait("· cancelled", step);
+    assert!(!cancelled.contains("✗ failed"), "{cancelled}");
+    tmux.send_keys(&["Escape"]);
+    wait("ifs-connect · Connectors", step);
+    tmux.send_text("q");
+    assert_eq!(tmux.wait_exit(step), Ok(0));
 }

@@ -307,7 +307,10 @@ pub(super) fn human_report(
             error.kind.as_str(),
             error.message
         ));
-        if let Some(hint) = &error.hint {
+        let face = describe::Face::Cli {
+            name: &connector.name,
+        };
+        if let Some(hint) = describe::fix(error, face) {
             lines.push(format!("Hint: {hint}"));
         }
         if let Some(register) = crate::core::ifs::register::after_failure(connector, error) {

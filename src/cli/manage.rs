@@ -76,7 +76,7 @@ pub async fn list(context: &Context, args: ListArgs) -> Result<ExitCode, Failure
             c.agent_group.clone(),
             c.auth_kind().short().to_owned(),
             c.base_url.clone(),
-            last_test_text(c),
+            last_test_text(context, c),
             session_text(context, c, true).await,
         ]);
     }
@@ -104,15 +104,16 @@ async fn session_text(context: &Context, connector: &Connector, short: bool) -> 
     }
 }
 
-fn last_test_text(connector: &Connector) -> String {
+/// "ok 3 min ago (16:05)", in the local zone; `--json` keeps RFC 3339 for programs.
+fn last_test_text(context: &Context, connector: &Connector) -> String {
+    let now = time::OffsetDateTime::now_utc().to_offset(context.local_offset);
     match &connector.last_test {
         None => "never".to_owned(),
-        Some(t) => {
-            let when =
-                t.at.format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default();
-            format!("{} {when}", if t.ok { "ok" } else { "failed" })
-        }
+        Some(t) => format!(
+            "{} {}",
+            if t.ok { "ok" } else { "failed" },
+            crate::core::when::ago_and_clock(t.at, now)
+        ),
     }
 }
 
@@ -164,7 +165,7 @@ pub async fn show(context: &Context, args: ShowArgs) -> Result<ExitCode, Failure
         print_json(&value)?;
         return Ok(ExitCode::SUCCESS);
     }
-    for (label, value) in describe(&connector, &secrets) {
+    for (label, value) in describe(context, &connector, &secrets) {
         println!("{label:<28}{value}");
     }
     println!("{:<28}{session}", "Session");
@@ -226,7 +227,11 @@ async fn secret_state(context: &Context, connector: &Connector) -> SecretState {
     }
 }
 
-fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)> {
+fn describe(
+    context: &Context,
+    c: &Connector,
+    secrets: &SecretState,
+) -> Vec<(&'static str, String)> {
     let mut rows = describe::connector_rows(c, &secrets.client_secret, describe::Density::Full);
     rows.extend([
         (
@@ -253,7 +258,7 @@ fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)>
             .to_owned(),
         ),
         ("Refresh token", secrets.refresh_token.clone()),
-        ("Last test", last_test_text(c)),
+        ("Last test", last_test_text(context, c)),
     ]);
     if let Some(t) = &c.last_test {
         rows.push(("Last test result", t.summary.clone()));

@@ -89,6 +89,8 @@ pub enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // First, while the process has one thread: the zone cannot be read safely later.
+    let local_offset = crate::core::when::local_offset();
     let cli = Cli::parse();
     // Generated from the definition alone: no config dir, log file or runtime needed.
     let printed = match &cli.command {
@@ -96,16 +98,16 @@ pub fn main() -> ExitCode {
         Some(Command::Man) => Some(completions::man()),
         _ => None,
     };
-    match printed.unwrap_or_else(|| run(cli)) {
+    match printed.unwrap_or_else(|| run(cli, local_offset)) {
         Ok(code) => code,
         Err(failure) => failure.report(),
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Failure> {
+fn run(cli: Cli, local_offset: time::UtcOffset) -> Result<ExitCode, Failure> {
     let paths = Paths::resolve(cli.config_dir, cli.data_dir).map_err(Failure::other)?;
     let _log = crate::logging::init(&paths.log_file());
-    let context = Context::new(paths, Arc::new(OsKeyring));
+    let context = Context::new(paths, Arc::new(OsKeyring)).with_local_offset(local_offset);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

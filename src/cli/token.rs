@@ -50,9 +50,9 @@ pub async fn run(context: &Context, args: TokenArgs) -> Result<ExitCode, Failure
             login_interactively(context, &connector, &options, args.device).await?;
             fetch(context, &connector, &options)
                 .await
-                .map_err(token_failure)?
+                .map_err(|e| token_failure(&connector.name, e))?
         }
-        other => other.map_err(token_failure)?,
+        other => other.map_err(|e| token_failure(&connector.name, e))?,
     };
     tracing::info!(
         source = ?token.source,
@@ -65,13 +65,14 @@ pub async fn run(context: &Context, args: TokenArgs) -> Result<ExitCode, Failure
 
 /// The provider's explanation with its fix; a connector that cannot work as saved (e.g. its
 /// secret's variable is unset) is a usage error.
-fn token_failure(error: TokenError) -> Failure {
+fn token_failure(name: &str, error: TokenError) -> Failure {
     match error {
         TokenError::Provider(e) => {
-            let text = match &e.hint {
-                Some(hint) => format!("{} Fix: {hint}", e.message),
-                None => e.message.clone(),
-            };
+            let text =
+                match crate::core::describe::fix(&e, crate::core::describe::Face::Cli { name }) {
+                    Some(fix) => format!("{} Fix: {fix}", e.message),
+                    None => e.message.clone(),
+                };
             if e.kind == login::ErrorKind::Config {
                 Failure::usage(text)
             } else {

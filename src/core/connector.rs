@@ -247,6 +247,57 @@ pub struct LastTest {
     pub ifs_user: Option<String>,
 }
 
+/// What a test login's result belongs to: the client, where it signs in and where its token
+/// is used. When any of it changes, the last test says nothing about the connector any more.
+#[derive(Debug, PartialEq, Eq)]
+struct TestedPart<'a> {
+    kind: AuthKind,
+    client_id: &'a str,
+    endpoints: [Option<&'a str>; 3],
+    secret_env: Option<&'a str>,
+    base_url: &'a str,
+    probe_path: &'a str,
+}
+
+impl Connector {
+    fn tested_part(&self) -> TestedPart<'_> {
+        let (endpoints, secret_env) = match &self.auth {
+            Auth::OpenId(a) => ([Some(a.authority_url.as_str()), None, None], None),
+            Auth::OAuth2(a) => (
+                [
+                    Some(a.authorization_endpoint.as_str()),
+                    Some(a.token_endpoint.as_str()),
+                    a.issuer.as_deref(),
+                ],
+                a.client_secret_env.as_deref(),
+            ),
+            Auth::ClientCredentials(a) => (
+                [
+                    a.token_endpoint.as_deref(),
+                    a.authority_url.as_deref(),
+                    None,
+                ],
+                a.client_secret_env.as_deref(),
+            ),
+        };
+        TestedPart {
+            kind: self.auth_kind(),
+            client_id: self.auth.client_id(),
+            endpoints,
+            secret_env,
+            base_url: &self.base_url,
+            probe_path: &self.probe_path,
+        }
+    }
+
+    /// Whether a test login of `before` still speaks for this connector: same client, same
+    /// endpoints, same Base URL and probe. A new client secret is a change too, which the
+    /// caller knows (it is not in the connector).
+    pub fn same_tested_part(&self, before: &Connector) -> bool {
+        self.tested_part() == before.tested_part()
+    }
+}
+
 impl Connector {
     /// A new connector with the seed page's defaults and a fresh id.
     pub fn new(name: impl Into<String>, auth: Auth) -> Self {

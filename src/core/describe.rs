@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::connector::{
     Auth, AuthKind, ClientCredentialsAuth, Connector, LastTest, OAuth2Auth, OpenIdAuth, Param,
 };
-use super::login::{Claims, ErrorKind, LoginOutcome, SignatureStatus};
+use super::login::{Claims, ErrorKind, LoginError, LoginOutcome, SignatureStatus};
 
 /// One line for the list screen and the config: who signed in, or what went wrong (its
 /// stable kind first, so a reader can search for it).
@@ -401,6 +401,106 @@ mod tests {
             switch_auth(&openid, AuthKind::OpenId),
             openid,
             "same type: unchanged"
+        );
+    }
+}
+
+/// Where a text is shown. The core's fixes name commands (`ifs-connect edit NAME ...`); on
+/// the command line NAME becomes the connector's name, in the TUI the command becomes the
+/// key that does the same there.
+#[derive(Debug, Clone, Copy)]
+pub enum Face<'a> {
+    Cli { name: &'a str },
+    Tui,
+}
+
+/// The commands the core's fixes name, and what a TUI user does instead.
+const TUI_EQUIVALENTS: &[(&str, &str)] = &[
+    (
+        "ifs-connect edit NAME --client-secret-stdin",
+        "press Enter to edit this connector and give its client secret",
+    ),
+    (
+        "ifs-connect edit NAME --ca-file CA.pem",
+        "press Enter to edit this connector and set its CA file",
+    ),
+    (
+        "ifs-connect edit NAME --offline-access",
+        "press Enter to edit this connector and turn on Stay signed in",
+    ),
+    (
+        "ifs-connect edit NAME",
+        "press Enter to edit this connector",
+    ),
+    ("ifs-connect login NAME", "press r to log in again"),
+    ("ifs-connect token NAME", "press r to log in again"),
+];
+
+/// The error's "Fix:" text for this face.
+pub fn fix(error: &LoginError, face: Face<'_>) -> Option<String> {
+    error.hint.as_deref().map(|hint| for_face(hint, face))
+}
+
+/// `text` with the commands it names made right for `face`.
+pub fn for_face(text: &str, face: Face<'_>) -> String {
+    match face {
+        Face::Cli { name } => text.replace(" NAME", &format!(" {}", shell_word(name))),
+        Face::Tui => {
+            let mut text = text.to_owned();
+            for (command, instead) in TUI_EQUIVALENTS {
+                text = text
+                    .replace(&format!("`{command}`"), instead)
+                    .replace(command, instead);
+            }
+            text
+        }
+    }
+}
+
+/// A connector name as one shell word: quoted when it has anything but plain characters.
+fn shell_word(name: &str) -> String {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.@+".contains(c));
+    if plain && !name.is_empty() {
+        name.to_owned()
+    } else {
+        format!("'{}'", name.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod face_tests {
+    use super::*;
+
+    #[test]
+    fn a_fix_names_the_real_connector_on_the_cli_and_a_key_in_the_tui() {
+        let error = LoginError::new(ErrorKind::TokenRequest, "refused").with_hint(
+            "check the Client ID (case-sensitive) and set the secret again with \
+             `ifs-connect edit NAME --client-secret-stdin`",
+        );
+        let cli = fix(&error, Face::Cli { name: "prod" }).unwrap();
+        assert!(
+            cli.ends_with("`ifs-connect edit prod --client-secret-stdin`"),
+            "{cli}"
+        );
+        let spaced = fix(&error, Face::Cli { name: "IFS test" }).unwrap();
+        assert!(
+            spaced.contains("ifs-connect edit 'IFS test' --client"),
+            "{spaced}"
+        );
+        let tui = fix(&error, Face::Tui).unwrap();
+        assert!(
+            tui.ends_with("press Enter to edit this connector and give its client secret"),
+            "{tui}"
+        );
+        assert!(!tui.contains("ifs-connect") && !tui.contains('`'), "{tui}");
+        assert_eq!(
+            for_face(
+                "trust it: ifs-connect edit NAME --ca-file CA.pem, or",
+                Face::Tui
+            ),
+            "trust it: press Enter to edit this connector and set its CA file, or"
         );
     }
 }

@@ -13,6 +13,7 @@ pub mod store;
 pub mod token_cache;
 pub mod tokens;
 pub mod validate;
+pub mod when;
 pub mod workspace;
 
 use paths::Paths;
@@ -25,11 +26,23 @@ use workspace::Workspace;
 pub struct Context {
     pub paths: Paths,
     pub workspace: Workspace,
+    /// The local zone, read once at start (see [`when::local_offset`]); UTC in tests.
+    pub local_offset: time::UtcOffset,
 }
 
 impl Context {
     pub fn new(paths: Paths, secrets: SharedSecrets) -> Self {
         let workspace = Workspace::new(Store::new(&paths.config_dir), secrets);
-        Self { paths, workspace }
+        Self {
+            paths,
+            workspace,
+            local_offset: time::UtcOffset::UTC,
+        }
+    }
+
+    /// The same, with times shown in this zone.
+    pub fn with_local_offset(mut self, offset: time::UtcOffset) -> Self {
+        self.local_offset = offset;
+        self
     }
 }

@@ -122,6 +122,7 @@ impl Workspace {
         if let Some(previous) = &previous {
             secret_may_follow(previous, &connector, &secret)?;
         }
+        forget_stale_test(&mut connector, previous.as_ref(), &secret);
         let secret = effective_secret_change(&mut connector, secret, had_secret)?;
 
         let rollback = self.write_secret_first(&connector.id, &secret)?;
@@ -389,18 +390,38 @@ fn secret_may_follow(
     if !(previous.has_client_secret() && moves && matches!(change, SecretChange::Keep)) {
         return Ok(());
     }
-    if !matches!(next.auth, Auth::OAuth2(_)) {
+    if !matches!(next.auth, Auth::OAuth2(_) | Auth::ClientCredentials(_)) {
         return Ok(());
     }
     Err(ValidationErrors(vec![FieldError::new(
         Field::ClientSecret,
         format!(
-            "the token endpoint moves to another host ({} → {}), and the stored client secret is              never sent to a new host: give the client secret again, or remove it; nothing was              saved",
+            "the token endpoint moves to another host ({} → {}), and the stored client secret is \
+             never sent to a new host: give the client secret again, or remove it; nothing was \
+             saved",
             tokens::secret_hosts(previous).join(", "),
             tokens::secret_hosts(next).join(", ")
         ),
     )])
     .into())
+}
+
+/// A last test of another client, other endpoints or another secret says nothing about the
+/// saved connector: the list must not keep showing its ✓ (the tokens go too, see `tokens`).
+fn forget_stale_test(
+    connector: &mut Connector,
+    previous: Option<&Connector>,
+    secret: &SecretChange,
+) {
+    let changed = match previous {
+        None => false,
+        Some(before) => {
+            !connector.same_tested_part(before) || matches!(secret, SecretChange::Set(_))
+        }
+    };
+    if changed && connector.last_test.take().is_some() {
+        tracing::info!(connector = %connector.id, "client or endpoints changed: last test forgotten");
+    }
 }
 
 /// Reconcile the requested secret change with the auth type and what is stored, and set
@@ -530,6 +551,56 @@ mod tests {
 
     fn secret(value: &str) -> SecretChange {
         SecretChange::Set(SecretString::from(value))
+    }
+
+    fn tested(mut c: Connector) -> Connector {
+        c.last_test = Some(LastTest {
+            ok: true,
+            at: time::macros::datetime!(2026-11-29 15:00 UTC),
+            summary: "signed in as alice".into(),
+            ifs_user: Some("ALICE".into()),
+        });
+        c
+    }
+
+    #[test]
+    fn changing_the_client_or_its_endpoints_forgets_the_last_test() {
+        let (_dir, ws, _secrets) = workspace();
+        let saved = ws.save(tested(oauth2("prod")), secret("one")).unwrap();
+        assert!(
+            saved.last_test.is_some(),
+            "a new connector keeps what it was given"
+        );
+
+        let mut renamed = saved.clone();
+        renamed.name = "production".into();
+        let kept = ws.save(renamed, SecretChange::Keep).unwrap();
+        assert!(kept.last_test.is_some(), "a new name is no new client");
+
+        let mut other_client = tested(kept.clone());
+        if let Auth::OAuth2(a) = &mut other_client.auth {
+            a.client_id = "Flow".into();
+        }
+        let reset = ws.save(other_client, SecretChange::Keep).unwrap();
+        assert!(reset.last_test.is_none(), "Client IDs are case-sensitive");
+        assert!(
+            ws.get("production").unwrap().last_test.is_none(),
+            "and on disk"
+        );
+
+        let new_secret = ws.save(tested(reset.clone()), secret("two")).unwrap();
+        assert!(new_secret.last_test.is_none(), "a new client secret");
+
+        let mut moved = tested(new_secret);
+        if let Auth::OAuth2(a) = &mut moved.auth {
+            a.token_endpoint = "https://idp.example.com/token2".into();
+        }
+        assert!(
+            ws.save(moved, SecretChange::Keep)
+                .unwrap()
+                .last_test
+                .is_none()
+        );
     }
 
     #[test]

@@ -36,6 +36,11 @@ use crate::tui::view;
 /// Spinner frames per second, only while something animates.
 const FPS: f64 = 8.0;
 
+/// How often the loop looks at the config file's modification time (one `stat`, so idle
+/// CPU stays near zero) to pick up another process's `add` or `sandbox --add`, and lets
+/// relative times ("3 min ago") move on.
+const POLL: Duration = Duration::from_secs(2);
+
 pub type Clock = fn() -> OffsetDateTime;
 
 /// What differs between the real terminal and a test.
@@ -44,6 +49,8 @@ pub struct AppOptions {
     pub engine: Arc<dyn Engine>,
     pub clipboard: Box<dyn Clipboard>,
     pub clock: Clock,
+    /// Times on screen are shown in this zone (read once at start; UTC in tests).
+    pub local_offset: time::UtcOffset,
     /// The key table; tests rebind keys to see every text that names them follow.
     pub keymap: Keymap,
     /// Where to note when the first full list frame was flushed (benchmarks only).
@@ -65,6 +72,7 @@ impl AppOptions {
             )?),
             clipboard: Box::new(Osc52Terminal),
             clock: OffsetDateTime::now_utc,
+            local_offset: context.local_offset,
             keymap: Keymap::default(),
             first_frame_log: std::env::var_os(crate::tui::bench_support::FIRST_FRAME_LOG)
                 .map(Into::into),
@@ -77,6 +85,15 @@ enum Wake {
     Input(Event),
     Message(Message),
     Tick,
+    Poll,
+}
+
+/// What identifies a version of the config file without reading it.
+type FileStamp = Option<(std::time::SystemTime, u64)>;
+
+fn stamp_of(path: &std::path::Path) -> FileStamp {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }
 
 pub struct App<B: Backend, S> {
@@ -89,6 +106,11 @@ pub struct App<B: Backend, S> {
     engine: Arc<dyn Engine>,
     clipboard: Box<dyn Clipboard>,
     clock: Clock,
+    local_offset: time::UtcOffset,
+    /// The config file as it was when last loaded; a different one on a poll reloads.
+    config_stamp: FileStamp,
+    /// The minute last drawn, so a poll redraws only when relative times change.
+    drawn_minute: i64,
     /// Taken (so written once) when the first frame with the list loaded is flushed.
     first_frame_log: Option<std::path::PathBuf>,
     messages: MessageSender,
@@ -112,13 +134,19 @@ where
         Self {
             terminal,
             input,
-            state: State::new(context.paths.clone(), (options.clock)()),
+            state: State::new(
+                context.paths.clone(),
+                (options.clock)().to_offset(options.local_offset),
+            ),
             keymap: options.keymap,
             theme: options.theme,
             workspace: context.workspace,
             engine: options.engine,
             clipboard: options.clipboard,
             clock: options.clock,
+            local_offset: options.local_offset,
+            config_stamp: None,
+            drawn_minute: 0,
             first_frame_log: options.first_frame_log,
             messages,
             inbox,
@@ -187,6 +215,7 @@ where
                 None => None,
             },
             () = tokio::time::sleep(tick.unwrap_or_default()), if tick.is_some() => Some(Wake::Tick),
+            () = tokio::time::sleep(POLL), if tick.is_none() => Some(Wake::Poll),
         };
         Ok(wake)
     }
@@ -236,6 +265,7 @@ where
         self.terminal
             .draw(|frame| view::render(state, keymap, theme, frame))?;
         self.dirty = false;
+        self.drawn_minute = self.state.now.unix_timestamp() / 60;
         if !self.state.list.is_loading()
             && let Some(path) = self.first_frame_log.take()
         {
@@ -245,12 +275,14 @@ where
     }
 
     fn handle(&mut self, wake: Wake) -> anyhow::Result<()> {
-        self.state.now = (self.clock)();
+        self.state.now = (self.clock)().to_offset(self.local_offset);
         match wake {
             Wake::Tick => {
                 self.state.tick(Instant::now());
                 self.dirty = true;
+                self.poll();
             }
+            Wake::Poll => self.poll(),
             Wake::Message(message) => {
                 self.on_message(message);
                 self.dirty = true;
@@ -335,6 +367,21 @@ where
         }
     }
 
+    /// Help over the current screen, at the section of the keys that work there (F1 in
+    /// the wizard lands on the wizard's keys).
+    fn open_help(&mut self) {
+        let scope = match self.state.screens.last() {
+            Some(Screen::Help(_)) => return,
+            Some(screen) => screen.scope(),
+            // Over the list: from the top, where the files are named.
+            None => Scope::Global,
+        };
+        {
+            let help = HelpScreen::at(&self.keymap, scope);
+            self.state.screens.push(Screen::Help(help));
+        }
+    }
+
     fn load_visible_token_states(&mut self) {
         let ids = self.state.list.token_states_to_read();
         self.load_token_states(ids);
@@ -358,7 +405,23 @@ where
             .push(Popup::Error(ErrorPopup::new(title, message)));
     }
 
+    /// Reload when another process changed the config file; redraw when a minute passed.
+    /// A tick calls this too, so it also runs while something animates.
+    pub fn poll(&mut self) {
+        self.state.now = (self.clock)().to_offset(self.local_offset);
+        if self.state.now.unix_timestamp() / 60 != self.drawn_minute {
+            self.dirty = true;
+        }
+        let stamp = stamp_of(&self.workspace.store().path());
+        if stamp != self.config_stamp && !self.state.list.is_loading() {
+            tracing::debug!("the config file changed: reloading");
+            self.reload();
+        }
+    }
+
     fn reload(&mut self) {
+        // Taken before reading: a write after this point is seen by the next poll.
+        self.config_stamp = stamp_of(&self.workspace.store().path());
         self.messages.workspace_job(
             TaskKind::Load,
             &self.workspace,
@@ -370,11 +433,7 @@ where
     fn execute(&mut self, command: Command) {
         tracing::debug!(command = command_name(&command), "command");
         match command {
-            Command::OpenHelp => {
-                if !matches!(self.state.screens.last(), Some(Screen::Help(_))) {
-                    self.state.screens.push(Screen::Help(HelpScreen::default()));
-                }
-            }
+            Command::OpenHelp => self.open_help(),
             Command::CloseScreen => {
                 self.state.screens.pop();
             }
@@ -696,6 +755,7 @@ where
                 result: Ok(secrets_left),
                 name,
             } => {
+                self.state.list.set_notice(format!("Deleted '{name}'"));
                 self.reload();
                 if let Some(problem) = secrets_left {
                     self.show_error("Removed, but the keyring refused", format!("'{name}' is gone from the config, but its secrets could not be deleted: {problem}"));
@@ -705,6 +765,9 @@ where
                 result: Err(error), ..
             } => self.report("Could not delete", &error),
             Message::Duplicated(Ok(connector)) => {
+                self.state
+                    .list
+                    .set_notice(format!("Duplicated as '{}'", connector.name));
                 self.state.list.select_later(connector.id.clone());
                 self.reload();
             }
@@ -790,6 +853,9 @@ where
                 self.state
                     .screens
                     .retain(|s| !matches!(s, Screen::Wizard(_)));
+                self.state
+                    .list
+                    .set_notice(format!("Saved '{}'", connector.name));
                 self.state.list.select_later(connector.id.clone());
                 self.reload();
                 if then_test {
@@ -822,6 +888,11 @@ impl<S> App<ratatui::backend::TestBackend, S>
 where
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
+    /// For tests: let time pass.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
     /// For tests: change the test terminal's size and draw again, as a resize would.
     pub fn resize(&mut self, width: u16, height: u16) -> anyhow::Result<()> {
         self.terminal.backend_mut().resize(width, height);

@@ -68,6 +68,11 @@ pub trait Component {
 
     /// The keymap scope whose hints the bottom bar shows while this has the focus.
     fn scope(&self) -> Scope;
+
+    /// Whether an action does anything now; the hint bar leaves out what does not.
+    fn offers(&self, _action: Action) -> bool {
+        true
+    }
 }
 
 pub trait Draw {

@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::connector::{Connector, ConnectorId, OpenIdAuth};
 use crate::core::ifs::discover::Discovery;
+use crate::core::ifs::session::Session;
 use crate::core::login::discovery::{self, DiscoveryCheck, ProviderMetadata};
 use crate::core::login::{self, DevicePrompt, LoginError, LoginEvent, LoginOptions, LoginOutcome};
 use crate::core::secrets::{SecretsError, SharedSecrets};
-use crate::core::tokens::{self, LoggedOut, TokenState};
+use crate::core::tokens::{self, LoggedOut};
 
 /// Everything one test login needs, as `core::login::run` takes it.
 pub struct LoginRun {
@@ -53,7 +54,7 @@ pub trait Engine: Send + Sync + 'static {
     /// Why no browser can be opened here, if it cannot (an environment check, no I/O).
     fn browser_problem(&self) -> Option<String>;
     /// The connector's tokens as the keyring holds them; the error is already a sentence.
-    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, SecretsError>>;
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<Session, SecretsError>>;
     fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, SecretsError>>;
 }
 
@@ -155,9 +156,9 @@ impl Engine for CoreEngine {
         login::browser_possible().err()
     }
 
-    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, SecretsError>> {
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<Session, SecretsError>> {
         let secrets = Arc::clone(&self.secrets);
-        Box::pin(async move { tokens::state(&secrets, &id).await })
+        Box::pin(async move { tokens::session(&secrets, &id).await })
     }
 
     fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, SecretsError>> {

@@ -199,6 +199,8 @@ pub struct Keymap {
 pub struct Hint {
     pub keys: String,
     pub label: &'static str,
+    /// What the key does, so a screen can leave out what does nothing there now.
+    pub action: Action,
 }
 
 /// One line of the table as written below; `Keymap` turns each into a `Binding`.
@@ -328,7 +330,7 @@ const TABLE: &[Row] = &[
 
     row(S::TestLogin, &[ch('y'), ctrl('y')],   A::CopyUrl,       Some("copy URL"),    "Copy the login URL to the terminal clipboard (OSC 52)"),
     row(S::TestLogin, &[ch('p'), TAB],         A::FocusPaste,    Some("paste"),       "Paste box: give the redirected URL by hand"),
-    row(S::TestLogin, &[ENTER],                A::Submit,        None,                "Send the pasted URL"),
+    row(S::TestLogin, &[ENTER],                A::Submit,        Some("edit"),        "Send the pasted URL; after the test, edit this connector"),
     row(S::TestLogin, &[ch('r')],              A::Retry,         Some("retry"),       "Run the test again"),
     row(S::TestLogin, &[ch('d'), ctrl('d')],   A::DeviceLogin,   Some("device code"), "Sign in with a device code instead (when the provider offers it)"),
     row(S::TestLogin, &[UP, ch('k')],          A::Up,            None,                "Scroll up"),
@@ -436,7 +438,11 @@ impl Keymap {
             let keys = binding
                 .keys_label
                 .map_or_else(|| binding.keys[0].to_string(), str::to_owned);
-            hints.push(Hint { keys, label });
+            hints.push(Hint {
+                keys,
+                label,
+                action: binding.action,
+            });
         }
         hints
     }

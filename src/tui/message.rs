@@ -13,11 +13,12 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::core::connector::{Connector, ConnectorId};
 use crate::core::ifs::discover::Discovery;
+use crate::core::ifs::session::Session;
 use crate::core::login::discovery::{DiscoveryCheck, ProviderMetadata};
 use crate::core::login::{DevicePrompt, LoginError, LoginEvent, LoginOutcome};
 use crate::core::secrets::SecretsError;
 use crate::core::store::Config;
-use crate::core::tokens::{LoggedOut, TokenState};
+use crate::core::tokens::LoggedOut;
 use crate::core::workspace::{Workspace, WorkspaceError};
 
 /// What a background task was doing: named in its failure message and in the log.
@@ -103,7 +104,7 @@ pub enum Message {
         supported: bool,
     },
     /// Token states read from the keyring; an `Err` is why one could not be read.
-    TokenStates(Vec<(ConnectorId, Result<TokenState, SecretsError>)>),
+    TokenStates(Vec<(ConnectorId, Result<Session, SecretsError>)>),
     LoggedOut {
         id: ConnectorId,
         name: String,

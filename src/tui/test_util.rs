@@ -45,6 +45,7 @@ use time::OffsetDateTime;
 use crate::core::Context;
 use crate::core::connector::{Auth, Connector, ConnectorId, OAuth2Auth, OpenIdAuth, Param};
 use crate::core::ifs::discover::Discovery;
+use crate::core::ifs::session::Session;
 use crate::core::login::discovery::{CheckItem, DiscoveryCheck, ProviderMetadata};
 use crate::core::login::{
     Claims, DevicePrompt, ErrorKind, LoginError, LoginEvent, LoginOutcome, ProbeResult,
@@ -53,7 +54,7 @@ use crate::core::login::{
 use crate::core::paths::Paths;
 use crate::core::secrets::{MemorySecrets, SecretsError};
 use crate::core::store::Config;
-use crate::core::tokens::{LoggedOut, Revocation, TokenState};
+use crate::core::tokens::{LoggedOut, Revocation};
 use crate::core::workspace::SecretChange;
 use crate::tui::app::{App, AppOptions};
 use crate::tui::clipboard::MemoryClipboard;
@@ -269,7 +270,7 @@ pub struct FakeEngine {
     pub pasted: Arc<Mutex<Vec<String>>>,
     pub cancelled: Arc<AtomicBool>,
     /// What the keyring holds per connector; missing means nothing stored.
-    pub token_states: Mutex<HashMap<ConnectorId, TokenState>>,
+    pub token_states: Mutex<HashMap<ConnectorId, Session>>,
     /// Connectors logged out, in order.
     pub logouts: Mutex<Vec<ConnectorId>>,
     pub device_logins: Mutex<Vec<Connector>>,
@@ -417,14 +418,14 @@ impl Engine for FakeEngine {
         self.browser_problem.lock().unwrap().clone()
     }
 
-    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, SecretsError>> {
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<Session, SecretsError>> {
         let state = self
             .token_states
             .lock()
             .unwrap()
             .get(&id)
             .copied()
-            .unwrap_or(TokenState::None);
+            .unwrap_or(Session::SignedOut);
         Box::pin(async move { Ok(state) })
     }
 
@@ -433,7 +434,7 @@ impl Engine for FakeEngine {
         self.logouts.lock().unwrap().push(connector.id.clone());
         let had = self.token_states.lock().unwrap().remove(&connector.id);
         let done = match had {
-            None | Some(TokenState::None) => LoggedOut {
+            None | Some(Session::SignedOut) => LoggedOut {
                 revocation: None,
                 access_token_deleted: false,
             },
@@ -441,10 +442,7 @@ impl Engine for FakeEngine {
                 revocation: Some(Revocation::Revoked {
                     endpoint: format!("{ISSUER}/protocol/openid-connect/revoke"),
                 }),
-                access_token_deleted: matches!(
-                    state,
-                    TokenState::LoggedInUntil(_) | TokenState::Expired
-                ),
+                access_token_deleted: matches!(state, Session::AccessOnly { .. }),
             },
         };
         Box::pin(async move { Ok(done) })
@@ -476,7 +474,7 @@ impl Harness {
     }
 
     /// Seeded connectors with these token states in the (fake) keyring, by name.
-    pub async fn with_tokens(width: u16, height: u16, tokens: &[(&str, TokenState)]) -> Self {
+    pub async fn with_tokens(width: u16, height: u16, tokens: &[(&str, Session)]) -> Self {
         Self::build(width, height, |context, engine| {
             seed_connectors(context);
             let config = context.workspace.store().load().unwrap();
@@ -519,6 +517,7 @@ impl Harness {
             engine: engine.clone(),
             clipboard: Box::new(clipboard.clone()),
             clock: fixed_now,
+            local_offset: time::UtcOffset::UTC,
             keymap,
             first_frame_log: None,
         };
@@ -628,7 +627,7 @@ pub fn seed_connectors(context: &Context) {
             ok: true,
             at: fixed_now() - time::Duration::minutes(3),
             summary: "signed in as alice@example.com".into(),
-            ifs_user: None,
+            ifs_user: Some("ALICE (Alice Smith, alice@example.com)".into()),
         },
     )
     .unwrap();

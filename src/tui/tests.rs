@@ -13,7 +13,8 @@ use secrecy::ExposeSecret;
 
 use crate::core::connector::{Auth, ConnectorId};
 use crate::core::secrets::{SecretKind, SecretStore};
-use crate::core::store::Config;
+use crate::core::store::{Config, Store};
+use crate::core::workspace::Workspace;
 use crate::tui::command::Commands;
 use crate::tui::keymap::Keymap;
 use crate::tui::screens::{Screen, TestLoginScreen};
@@ -164,7 +165,10 @@ async fn edit_a_connector_jumping_straight_to_a_step() {
     let config = h.config();
     let prod = config.find("IFS production").unwrap();
     assert_eq!(prod.base_url, "https://ifs2.example.com");
-    assert!(prod.last_test.is_some(), "editing keeps the last test");
+    assert!(
+        prod.last_test.is_none(),
+        "a test of the old Base URL says nothing about the new one"
+    );
     assert_eq!(config.connectors.len(), 3);
     assert!(h.screen().contains("https://ifs2.example.com"));
 }
@@ -656,20 +660,24 @@ fn ten_thousand_connectors_draw_as_fast_as_ten() {
     );
 }
 
-/// Prod logged in until 12:05 (the clock says 12:00), test refreshable, the sandbox
-/// expired; a logout later gives the fourth state, nothing stored.
+/// Prod has an access token until 12:05 (the clock says 12:00) and no refresh token, test
+/// a refresh token whose session idles out at 12:25 (its access token is long gone), the
+/// sandbox's access token ended; a logout later gives the fourth state, nothing stored.
 async fn list_with_token_states() -> Harness {
-    use crate::core::tokens::TokenState;
+    use crate::core::ifs::session::{Session, SessionEnd};
+    let at = |minutes: i64| (fixed_now() + time::Duration::minutes(minutes)).unix_timestamp();
     Harness::with_tokens(
         80,
         24,
         &[
+            ("IFS production", Session::AccessOnly { until: at(5) }),
             (
-                "IFS production",
-                TokenState::LoggedInUntil(fixed_now() + time::Duration::minutes(5)),
+                "IFS test",
+                Session::Refreshable {
+                    end: Some(SessionEnd::IdleAt(at(25))),
+                },
             ),
-            ("IFS test", TokenState::Refreshable),
-            ("Developer sandbox", TokenState::Expired),
+            ("Developer sandbox", Session::AccessOnly { until: at(-1) }),
         ],
     )
     .await
@@ -688,17 +696,19 @@ async fn the_list_shows_each_connectors_token_state() {
     snap(&mut h, "list_token_states");
     let screen = h.screen();
     assert!(screen.contains("Session"), "{screen}");
-    assert!(row_of(&screen, "IFS prod").contains("✓ 12:05"));
-    assert!(row_of(&screen, "IFS test").contains("refreshable"));
-    assert!(row_of(&screen, "Developer").contains("expired"));
+    assert!(row_of(&screen, "IFS prod").contains("until 12:05"));
+    // A refresh token outlives the access token: `token --no-login` works, so does the list.
+    assert!(row_of(&screen, "IFS test").contains("until 12:25"));
+    assert!(row_of(&screen, "Developer").contains("ended"));
     assert!(
-        screen.contains("Session:   logged in until 12:05 UTC (L logs out)"),
+        screen.contains("12:05 UTC (no refresh token) (L logs out)"),
         "{screen}"
     );
     h.key(Down).key(Down);
     h.settle().await;
     assert!(
-        h.screen().contains("expired: press t to log in again"),
+        h.screen()
+            .contains("Session:   ended: press t to log in again"),
         "{}",
         h.screen()
     );
@@ -731,21 +741,33 @@ async fn logout_asks_then_revokes_reports_and_refreshes_the_state() {
     h.settle().await;
     let screen = h.screen();
     assert!(row_of(&screen, "IFS prod").contains('—'), "{screen}");
-    assert!(screen.contains("Session:   not logged in"), "{screen}");
-    assert!(row_of(&screen, "IFS test").contains("refreshable"));
+    assert!(
+        screen.contains("Session:   not signed in: press t to log in"),
+        "{screen}"
+    );
+    assert!(row_of(&screen, "IFS test").contains("until 12:25"));
+    assert!(
+        !screen.contains("logout"),
+        "nothing left to log out of: {screen}"
+    );
 }
 
 #[tokio::test]
 async fn logout_with_nothing_stored_says_so() {
     let mut h = Harness::with(80, 24, seed_connectors).await;
-    h.type_text("L").type_text("y");
+    h.type_text("L");
     h.settle().await;
+    let screen = h.screen();
     assert!(
-        h.screen()
-            .contains("nothing stored: there was no session to end"),
-        "{}",
-        h.screen()
+        screen.contains("'IFS production' has no session: nothing to log out"),
+        "{screen}"
     );
+    assert!(!screen.contains("Log out of"), "no question: {screen}");
+    assert!(
+        !screen.contains("L logout"),
+        "the footer does not offer it: {screen}"
+    );
+    assert!(h.engine.logouts.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -887,4 +909,257 @@ async fn a_rebound_key_changes_every_text_that_names_it() {
         "the hint bar follows too:\n{screen}"
     );
     assert!(!screen.contains(" r runs it again"), "{screen}");
+}
+
+#[tokio::test]
+async fn the_list_says_what_was_saved_deleted_or_duplicated() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    h.key(Down).type_text("c").key(Enter);
+    h.settle().await;
+    assert!(
+        h.screen().contains("─ Duplicated as 'IFS test (copy)' ─"),
+        "{}",
+        h.screen()
+    );
+    h.key(Down);
+    h.settle().await;
+    assert!(!h.screen().contains("Duplicated as"), "a key clears it");
+
+    h.key(ratatui::crossterm::event::KeyCode::Char('e'));
+    h.ctrl('s');
+    h.settle().await;
+    let selected = h.screen();
+    assert!(selected.contains("─ Saved '"), "{selected}");
+
+    h.type_text("d").type_text("y");
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("─ Deleted '"), "{screen}");
+    snap(&mut h, "list_notice_deleted");
+}
+
+#[tokio::test]
+async fn the_detail_shows_the_ifs_user_and_local_times() {
+    let h = Harness::with(80, 24, seed_connectors).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("IFS user:  ALICE (Alice Smith, alice@example.com)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("✓ signed in as alice@example.com · 3 min ago (11:57 UTC)"),
+        "the time in words and on the clock, never RFC 3339: {screen}"
+    );
+    assert!(row_of(&screen, "IFS prod").contains("✓ 3 min ago"));
+}
+
+#[tokio::test]
+async fn an_empty_list_filters_too_and_offers_only_what_works() {
+    let mut h = Harness::new(80, 24).await;
+    let footer = h.screen().lines().last().unwrap().to_owned();
+    for absent in ["edit", "copy", "delete", "test", "logout"] {
+        assert!(!footer.contains(absent), "{absent} offered: {footer}");
+    }
+    h.type_text("/").type_text("abc");
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains(" / abc"), "the filter line shows: {screen}");
+    assert!(screen.contains("No connectors yet"), "{screen}");
+    snap(&mut h, "list_empty_filter");
+}
+
+#[tokio::test]
+async fn another_process_adding_a_connector_shows_up_without_restart() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    h.app.poll();
+    h.settle().await;
+    assert!(!h.screen().contains("sandbox-openid"));
+    // What `ifs-connect add` in another terminal does: the same store, another writer.
+    let other = Workspace::new(Store::new(&h.context.paths.config_dir), h.secrets.clone());
+    let mut added = crate::core::connector::Connector::new(
+        "sandbox-openid",
+        Auth::OpenId(crate::core::connector::OpenIdAuth {
+            authority_url: "http://127.0.0.1:8080/auth/realms/sandbox".into(),
+            client_id: "ifs-connect".into(),
+            ..Default::default()
+        }),
+    );
+    added.base_url = "http://127.0.0.1:8080".into();
+    other
+        .save(added, crate::core::workspace::SecretChange::Keep)
+        .unwrap();
+    h.app.poll();
+    h.settle().await;
+    assert!(h.screen().contains("sandbox-openid"), "{}", h.screen());
+}
+
+#[tokio::test]
+async fn a_cancelled_test_reads_cancelled_and_offers_no_url_to_copy() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    *h.engine.events.lock().unwrap() = events_until_browser();
+    h.engine.wait.store(true, Ordering::SeqCst);
+    h.type_text("t");
+    pump(&mut h).await;
+    let waiting = h.screen();
+    assert!(waiting.contains("y copy URL"), "{waiting}");
+    assert!(
+        waiting.contains("If the browser shows an error (Client not found, Invalid parameter:"),
+        "what a provider's error page means, while waiting: {waiting}"
+    );
+    assert!(waiting.contains("Esc cancels, then Enter"), "{waiting}");
+    h.key(Esc).key(Esc);
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("· cancelled"), "{screen}");
+    assert!(!screen.contains("✗ failed"), "{screen}");
+    assert!(
+        screen.contains("Cancelled: the test was stopped"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("(cancelled)"),
+        "no internal kind: {screen}"
+    );
+    assert!(
+        !screen.contains("copy URL"),
+        "nothing to copy any more: {screen}"
+    );
+    assert!(!screen.contains(" p paste"), "{screen}");
+    snap(&mut h, "test_login_cancelled");
+}
+
+#[tokio::test]
+async fn a_wrong_client_id_gets_fix_words_for_the_tui_and_enter_edits() {
+    use crate::core::login::{ErrorKind, LoginError};
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    let mut outcome = failing_outcome();
+    outcome.error = Some(
+        LoginError::new(
+            ErrorKind::TokenRequest,
+            "the token endpoint refused the client (HTTP 401): invalid_client",
+        )
+        .with_hint(
+            "check the Client ID: it is case-sensitive. Then that the IAM client is enabled; \
+             a confidential client also needs its secret (`ifs-connect edit NAME \
+             --client-secret-stdin`)",
+        ),
+    );
+    *h.engine.outcome.lock().unwrap() = Some(outcome);
+    h.type_text("t");
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Fix: check the Client ID: it is case-sensitive."),
+        "{screen}"
+    );
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("(press Enter to edit this connector and give its client secret)"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("ifs-connect edit"),
+        "no command line: {screen}"
+    );
+    assert!(!screen.contains("NAME"), "{screen}");
+    assert!(
+        !screen.contains("(token_request)"),
+        "no internal kind: {screen}"
+    );
+    assert!(!screen.contains("PAR"), "{screen}");
+    assert!(
+        !screen.contains("Likely cause"),
+        "the redirect is not the cause: {screen}"
+    );
+    h.key(Enter);
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Step 1 of 6"),
+        "Enter opened the editor: {screen}"
+    );
+    assert!(screen.contains("IFS production"), "{screen}");
+}
+
+#[tokio::test]
+async fn a_redirect_failure_shows_what_to_register_and_a_pass_shows_the_ifs_user() {
+    use crate::core::ifs::who::IfsUser;
+    use crate::core::login::{ErrorKind, LoginError};
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    let mut outcome = failing_outcome();
+    outcome.error = Some(LoginError::new(
+        ErrorKind::Timeout,
+        "no redirect arrived within 300 s",
+    ));
+    *h.engine.outcome.lock().unwrap() = Some(outcome);
+    h.type_text("t");
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("Likely cause:"), "{screen}");
+    assert!(
+        screen.contains("Invalid parameter: redirect_uri"),
+        "{screen}"
+    );
+    assert!(screen.contains("http://127.0.0.1/callback"), "{screen}");
+    snap(&mut h, "test_login_register_after_timeout");
+
+    let mut passing = passing_outcome();
+    if let Some(probe) = &mut passing.probe {
+        probe.user = Some(IfsUser {
+            user_id: "ALICE".into(),
+            directory_id: None,
+            name: Some("Alice Andersson".into()),
+            email: None,
+        });
+    }
+    *h.engine.outcome.lock().unwrap() = Some(passing);
+    h.type_text("r");
+    h.settle().await;
+    for _ in 0..10 {
+        h.key(Down);
+    }
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("IFS user       ALICE"), "{screen}");
+}
+
+#[tokio::test]
+async fn long_results_say_there_is_more_below_and_f1_in_the_wizard_opens_its_keys() {
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    *h.engine.outcome.lock().unwrap() = Some(passing_outcome());
+    h.type_text("t");
+    h.settle().await;
+    assert!(h.screen().contains("↓ more (↓/j)"), "{}", h.screen());
+    for _ in 0..20 {
+        h.key(Down);
+    }
+    h.settle().await;
+    assert!(!h.screen().contains("↓ more"), "at the end: {}", h.screen());
+    h.key(Esc);
+    h.key(ratatui::crossterm::event::KeyCode::Char('n'));
+    h.key(ratatui::crossterm::event::KeyCode::F(1));
+    h.settle().await;
+    let screen = h.screen();
+    let first_body_line = screen.lines().nth(2).unwrap_or_default();
+    assert!(first_body_line.contains("Wizard"), "{screen}");
+    assert!(screen.contains("↓ more"), "{screen}");
+}
+
+#[tokio::test]
+async fn relative_times_move_on_without_a_key() {
+    fn five_minutes_later() -> time::OffsetDateTime {
+        fixed_now() + time::Duration::minutes(5)
+    }
+    let mut h = Harness::with(80, 24, seed_connectors).await;
+    assert!(row_of(&h.screen(), "IFS prod").contains("✓ 3 min ago"));
+    h.app.set_clock(five_minutes_later);
+    // What the loop's two-second timer does when nothing else happens.
+    h.app.poll();
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        row_of(&screen, "IFS prod").contains("✓ 8 min ago"),
+        "{screen}"
+    );
+    assert!(screen.contains("8 min ago (11:57 UTC)"), "{screen}");
 }

@@ -28,11 +28,19 @@ pub struct Theme {
 }
 
 impl Theme {
-    /// `NO_COLOR` set to anything but the empty string turns colour off.
+    /// `NO_COLOR` set to anything but the empty string turns colour off, and so does
+    /// `TERM=dumb`: such a terminal shows colour escapes as garbage.
     pub fn from_env() -> Self {
-        match std::env::var_os("NO_COLOR") {
-            Some(value) if !value.is_empty() => Self::monochrome(),
-            _ => Self::colored(),
+        Self::from_vars(std::env::var_os("NO_COLOR"), std::env::var_os("TERM"))
+    }
+
+    fn from_vars(no_color: Option<std::ffi::OsString>, term: Option<std::ffi::OsString>) -> Self {
+        let no_color = no_color.is_some_and(|v| !v.is_empty());
+        let dumb = term.is_some_and(|t| t == "dumb");
+        if no_color || dumb {
+            Self::monochrome()
+        } else {
+            Self::colored()
         }
     }
 
@@ -87,6 +95,21 @@ impl Theme {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_color_or_a_dumb_terminal_gets_no_colour() {
+        let some = |v: &str| Some(std::ffi::OsString::from(v));
+        assert_eq!(
+            Theme::from_vars(None, some("xterm-256color")),
+            Theme::colored()
+        );
+        assert_eq!(
+            Theme::from_vars(some("1"), some("xterm")),
+            Theme::monochrome()
+        );
+        assert_eq!(Theme::from_vars(some(""), some("xterm")), Theme::colored());
+        assert_eq!(Theme::from_vars(None, some("dumb")), Theme::monochrome());
+    }
 
     #[test]
     fn monochrome_uses_no_colour_at_all() {

@@ -56,12 +56,17 @@ pub fn render(state: &State, keymap: &Keymap, theme: &Theme, frame: &mut Frame<'
         Some(screen) => screen.draw(frame, body, &cx),
         None => state.list.draw(frame, body, &cx),
     }
-    let scope = match (state.popups.last(), state.screens.last()) {
-        (Some(popup), _) => popup.scope(),
-        (None, Some(screen)) => screen.scope(),
-        (None, None) => state.list.scope(),
+    let focused: &dyn Component = match (state.popups.last(), state.screens.last()) {
+        (Some(popup), _) => popup,
+        (None, Some(screen)) => screen,
+        (None, None) => &state.list,
     };
-    hint_bar::render(&keymap.hints(scope), hints, frame.buffer_mut(), theme);
+    let offered: Vec<_> = keymap
+        .hints(focused.scope())
+        .into_iter()
+        .filter(|hint| focused.offers(hint.action))
+        .collect();
+    hint_bar::render(&offered, hints, frame.buffer_mut(), theme);
     for popup in &state.popups {
         popup.draw(frame, area, &cx);
     }

@@ -850,7 +850,8 @@ impl Env {
         // `env -u BROWSER` is not portable to every env(1); clear it through the shell instead
         // when no browser was chosen.
         let mut shell = String::new();
-        if self.browser.is_none() {
+        let browser_var = self.vars.iter().any(|(k, _)| k == "BROWSER");
+        if self.browser.is_none() && !browser_var {
             shell.push_str("unset BROWSER BROWSER_LOG; ");
         }
         shell.push_str("cd ");

@@ -34,8 +34,11 @@ impl Environment {
 /// How to open the URL, or why it will not be opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
-    /// The `webbrowser` crate: `$BROWSER` first, then the platform's opener.
+    /// The `webbrowser` crate: the platform's opener.
     Webbrowser,
+    /// The commands in `$BROWSER`, started here so that one that cannot be started is
+    /// reported rather than silently replaced by another opener.
+    BrowserVar(String),
     /// WSL: a Windows-side opener, since Linux openers have no display there.
     Windows,
     Skip(String),
@@ -46,8 +49,8 @@ pub fn plan(mode: BrowserMode, env: &Environment) -> Plan {
         return Plan::Skip("not opening a browser, as asked".into());
     }
     // A set $BROWSER always counts: that is how users and tests pick one.
-    if env.browser_var.is_some() {
-        return Plan::Webbrowser;
+    if let Some(var) = &env.browser_var {
+        return Plan::BrowserVar(var.clone());
     }
     if env.wsl {
         return Plan::Windows;
@@ -71,8 +74,34 @@ pub fn open(plan: &Plan, url: &str) -> Result<bool, String> {
         Plan::Webbrowser => webbrowser::open(url)
             .map(|()| true)
             .map_err(|e| format!("could not start a browser ({e})")),
+        Plan::BrowserVar(var) => open_with_browser_var(var, url).map(|()| true),
         Plan::Windows => open_on_windows(url).map(|()| true),
     }
+}
+
+/// `$BROWSER` as the `webbrowser` crate reads it: alternatives split on `:`, each split on
+/// whitespace (no shell quoting), `%s` replaced by the URL or else the URL appended. The
+/// first that starts wins; when none does, the error names each program and why.
+fn open_with_browser_var(var: &str, url: &str) -> Result<(), String> {
+    let mut failures = Vec::new();
+    for alternative in var.split(':') {
+        let mut words = alternative.split_whitespace();
+        let Some(program) = words.next() else {
+            continue;
+        };
+        let mut args: Vec<String> = words.map(|w| w.replace("%s", url)).collect();
+        if !alternative.contains("%s") {
+            args.push(url.to_owned());
+        }
+        match spawn_detached(Path::new(program), &args) {
+            Ok(()) => return Ok(()),
+            Err(e) => failures.push(format!("{program}: {e}")),
+        }
+    }
+    Err(format!(
+        "the browser in $BROWSER could not be started ({})",
+        failures.join("; ")
+    ))
 }
 
 /// WSL: `wslview`, else `explorer.exe`, else `rundll32.exe url.dll,FileProtocolHandler`,
@@ -147,6 +176,28 @@ mod tests {
     }
 
     #[test]
+    fn a_browser_that_cannot_be_started_is_reported() {
+        let error = open(
+            &Plan::BrowserVar("/nonexistent".into()),
+            "http://127.0.0.1:1/x",
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with("the browser in $BROWSER could not be started (/nonexistent: "),
+            "{error}"
+        );
+        assert!(
+            !error.contains("127.0.0.1"),
+            "the URL stays out of it: {error}"
+        );
+        // The first alternative that starts wins.
+        assert_eq!(
+            open(&Plan::BrowserVar("/nonexistent:true %s".into()), "u"),
+            Ok(true)
+        );
+    }
+
+    #[test]
     fn browser_plan_table() {
         let with_browser = Environment {
             browser_var: Some("x".into()),
@@ -165,7 +216,10 @@ mod tests {
             ..linux()
         };
         let mac = Environment::default();
-        assert_eq!(plan(BrowserMode::Auto, &with_browser), Plan::Webbrowser);
+        assert_eq!(
+            plan(BrowserMode::Auto, &with_browser),
+            Plan::BrowserVar("x".into())
+        );
         assert_eq!(plan(BrowserMode::Auto, &with_display), Plan::Webbrowser);
         assert_eq!(plan(BrowserMode::Auto, &wsl), Plan::Windows);
         assert_eq!(plan(BrowserMode::Auto, &mac), Plan::Webbrowser);

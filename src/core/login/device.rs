@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::client_auth::client_auth_for;
-use super::explain::{error_with_description, provider_text};
+use super::explain::{self, error_with_description, provider_text};
 use super::http::{self, ClientAuth};
 use super::pkce::Pkce;
 use super::policy;
@@ -117,10 +117,12 @@ async fn authorize(
                     error_with_description(&error, description.as_deref())
                 ),
             )
-            .with_hint(
-                "the IAM client may not allow the device grant: enable \"OAuth 2.0 Device \
-                 Authorization Grant\" on it",
-            ),
+            .with_hint(device_refusal_hint(
+                &error,
+                description.as_deref(),
+                fetched.status.as_u16(),
+                cx.connector.has_client_secret(),
+            )),
             None => http::status_error(&fetched, what, endpoint, ErrorKind::TokenRequest),
         });
     }
@@ -128,6 +130,23 @@ async fn authorize(
     authorization.pkce_verifier = pkce.map(|p| p.verifier);
     let detail = format!("{endpoint}; {auth_detail}");
     Ok(((auth, authorization), detail))
+}
+
+/// A client the provider does not know (a mistyped Client ID) is refused with
+/// `invalid_client`: that is the fix to give, not the device grant.
+fn device_refusal_hint(
+    error: &str,
+    description: Option<&str>,
+    status: u16,
+    has_secret: bool,
+) -> String {
+    if explain::is_client_rejection(status, error, description) {
+        explain::client_authentication_hint(has_secret)
+    } else {
+        "the IAM client may not allow the device grant: enable \"OAuth 2.0 Device \
+         Authorization Grant\" on it"
+            .into()
+    }
 }
 
 fn parse_authorization(mut body: Value, endpoint: &str) -> Result<Authorization, LoginError> {

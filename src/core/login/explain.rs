@@ -104,9 +104,9 @@ pub fn token_error_hint(
             client_authentication_hint(has_secret)
         }
         "invalid_client" if has_secret => {
-            "the client secret or the Client ID is wrong, or the IAM client is public: check \
-             the Client ID (case-sensitive) and set the secret again with `ifs-connect edit \
-             NAME --client-secret-stdin`"
+            "check the Client ID: it is case-sensitive. Otherwise the client secret is wrong \
+             or the IAM client is public: set the secret again with `ifs-connect edit NAME \
+             --client-secret-stdin`"
                 .into()
         }
         "invalid_client" => {
@@ -158,14 +158,13 @@ pub fn is_client_credentials_failure(description: Option<&str>) -> bool {
 /// The client was not accepted: a wrong Client ID or secret, or a disabled IAM client.
 pub fn client_authentication_hint(has_secret: bool) -> String {
     if has_secret {
-        "the IAM client did not accept this client: check the Client ID (case-sensitive), that \
-         the IAM client is enabled, and its secret (set it again with `ifs-connect edit NAME \
-         --client-secret-stdin`)"
+        "check the Client ID: it is case-sensitive. Then that the IAM client is enabled, and \
+         its secret (set it again with `ifs-connect edit NAME --client-secret-stdin`)"
             .into()
     } else {
-        "the IAM client did not accept this client: check the Client ID (case-sensitive) and \
-         that the IAM client is enabled; a confidential client also needs its secret (`ifs-connect \
-         edit NAME --client-secret-stdin`)"
+        "check the Client ID: it is case-sensitive. Then that the IAM client is enabled; a \
+         confidential client also needs its secret (`ifs-connect edit NAME \
+         --client-secret-stdin`)"
             .into()
     }
 }

@@ -295,6 +295,12 @@ pub fn transport_error(
             format!("could not find the host of {what} at {url} ({cause})"),
             "check the host name and the network (VPN, DNS); behind a proxy, set HTTPS_PROXY",
         )
+    } else if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
+        // rustls reads the first bytes of a plain HTTP answer as a broken TLS record.
+        (
+            format!("{what} at {url}: the server answered plain HTTP, not HTTPS"),
+            "the server answered plain HTTP: use http:// or check the port",
+        )
     } else if lower.contains("certificate") || lower.contains("tls") {
         (
             format!("the TLS connection to {what} at {url} failed ({cause})"),
@@ -347,4 +353,39 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         current = next;
     }
     provider_text(&current.to_string(), 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plain HTTP server on loopback, asked over https: the error says so in words, not
+    /// rustls's "received corrupt message".
+    #[tokio::test]
+    async fn https_to_a_plain_http_server_says_plain_http() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        });
+        let client = client(&LoginOptions::default(), None).unwrap();
+        let url = format!("https://127.0.0.1:{port}/auth");
+        let Err(error) = send(client.get(&url), "discovery", &url, ErrorKind::Discovery).await
+        else {
+            panic!("a plain HTTP answer over https cannot succeed");
+        };
+        server.abort();
+        assert!(error.message.contains("answered plain HTTP"), "{error:?}");
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("the server answered plain HTTP: use http:// or check the port")
+        );
+        assert!(!error.message.contains("corrupt"), "{error:?}");
+    }
 }

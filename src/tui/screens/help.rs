@@ -10,6 +10,7 @@ use crate::tui::command::Command;
 use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, shared_action};
 use crate::tui::keymap::{Action, Keymap, Scope};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::more;
 
 #[derive(Debug, Default)]
 pub struct HelpScreen {
@@ -53,6 +54,28 @@ impl HelpScreen {
         lines
     }
 
+    /// Opened from a screen (F1 in the wizard): start at that screen's section.
+    pub fn at(keymap: &Keymap, scope: Scope) -> Self {
+        if scope == Scope::Global {
+            return Self::default();
+        }
+        // The lines before the sections (config, log, secrets), then per section a blank
+        // line, its title and its rows: the same layout as `lines`.
+        let mut line = 3;
+        for (section, rows) in keymap.help_sections() {
+            if rows.is_empty() {
+                continue;
+            }
+            if section == scope {
+                return Self {
+                    scroll: line as u16,
+                };
+            }
+            line += 2 + rows.len();
+        }
+        Self::default()
+    }
+
     fn scroll_by(&mut self, delta: i32) {
         self.scroll = (i32::from(self.scroll) + delta).clamp(0, 200) as u16;
     }
@@ -81,6 +104,8 @@ impl Draw for HelpScreen {
             Paragraph::new(lines).scroll((self.scroll.min(max), 0)),
             area,
         );
+        let keys = cx.keymap.keys_for(Scope::Help, Action::Down).join("/");
+        more::render(area, frame.buffer_mut(), self.scroll < max, &keys, cx.theme);
     }
 }
 

@@ -10,11 +10,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use time::OffsetDateTime;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+use crate::core::connector::AuthKind;
 use crate::core::connector::{Connector, ConnectorId, LastTest};
+use crate::core::ifs::session::{Session, SessionEnd};
 use crate::core::secrets::SecretsError;
 use crate::core::store::Config;
-use crate::core::tokens::TokenState;
+use crate::core::when;
 use crate::tui::command::Command;
 use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
@@ -47,10 +50,12 @@ pub struct ListScreen {
     /// What the keyring holds for each connector, filled in by a task after each load;
     /// a missing entry is still being read. `Err` says why it could not be read. Old
     /// entries stay until new ones arrive, so a reload does not make the column flicker.
-    tokens: HashMap<ConnectorId, Result<TokenState, SecretsError>>,
+    tokens: HashMap<ConnectorId, Result<Session, SecretsError>>,
     /// Connectors whose token state was asked for since the last load. Each read is a
     /// keyring round trip, so only rows near the view are read, never all ten thousand.
     requested: HashSet<ConnectorId>,
+    /// A short line about what just happened ("Saved 'x'"), until the next key.
+    notice: Option<String>,
 }
 
 /// How many rows from the first one in view get their token state read: more than any
@@ -72,6 +77,7 @@ impl Default for ListScreen {
             pending_select: None,
             tokens: HashMap::new(),
             requested: HashSet::new(),
+            notice: None,
         }
     }
 }
@@ -99,10 +105,7 @@ impl ListScreen {
     }
 
     /// Token states read from the keyring (all after a load, one after a login or logout).
-    pub fn set_token_states(
-        &mut self,
-        states: Vec<(ConnectorId, Result<TokenState, SecretsError>)>,
-    ) {
+    pub fn set_token_states(&mut self, states: Vec<(ConnectorId, Result<Session, SecretsError>)>) {
         self.tokens.extend(states);
     }
 
@@ -119,6 +122,26 @@ impl ListScreen {
             }
         }
         ids
+    }
+
+    /// Say briefly what just happened ("Saved 'x'"); the next key clears it.
+    pub fn set_notice(&mut self, notice: impl Into<String>) {
+        self.notice = Some(notice.into());
+    }
+
+    /// Whether a key does something here: the footer offers only those. An empty list
+    /// has nothing to edit, copy, delete, test or log out of.
+    fn can(&self, action: Action) -> bool {
+        let selected = self.selected_connector();
+        match action {
+            Action::Edit | Action::Duplicate | Action::Delete | Action::TestLogin => {
+                selected.is_some()
+            }
+            Action::Logout => selected.is_some_and(|c| {
+                c.auth_kind().is_interactive() && has_session(self.tokens.get(&c.id))
+            }),
+            _ => true,
+        }
     }
 
     pub fn set_load_failed(&mut self, message: String) {
@@ -198,7 +221,7 @@ impl ListScreen {
             Constraint::Length(if show_filter { 2 } else { 0 }),
             Constraint::Length(1),
             Constraint::Fill(1),
-            Constraint::Length(4),
+            Constraint::Length(5),
         ])
         .areas(area);
         Areas {
@@ -239,9 +262,7 @@ impl ListScreen {
             Action::Delete => selected
                 .into_iter()
                 .for_each(|id| cx.commands.push(Command::AskDelete(id))),
-            Action::Logout => selected
-                .into_iter()
-                .for_each(|id| cx.commands.push(Command::AskLogout(id))),
+            Action::Logout => self.ask_logout(cx),
             Action::TestLogin => {
                 if let Some(connector) = self.selected_connector() {
                     cx.commands
@@ -254,6 +275,21 @@ impl ListScreen {
                 self.refilter();
             }
             _ => {}
+        }
+    }
+
+    /// Asks only when there is a session to end; otherwise says so.
+    fn ask_logout(&mut self, cx: &mut EventCx<'_>) {
+        let Some(connector) = self.selected_connector() else {
+            return;
+        };
+        if self.can(Action::Logout) {
+            cx.commands.push(Command::AskLogout(connector.id.clone()));
+        } else {
+            self.notice = Some(format!(
+                "'{}' has no session: nothing to log out",
+                connector.name
+            ));
         }
     }
 
@@ -330,88 +366,93 @@ pub fn window_start(offset: usize, selected: usize, height: usize) -> usize {
     }
 }
 
-/// "3m ago", "2h ago", "4d ago"; anything in the future (clock skew) reads "just now".
-pub fn age(at: OffsetDateTime, now: OffsetDateTime) -> String {
-    let seconds = (now - at).whole_seconds().max(0);
-    match seconds {
-        0..60 => "just now".into(),
-        60..3600 => format!("{}m ago", seconds / 60),
-        3600..86_400 => format!("{}h ago", seconds / 3600),
-        _ => format!("{}d ago", seconds / 86_400),
-    }
-}
-
-/// The list's session column: short enough for 80 columns.
-fn token_cell(
-    state: Option<&Result<TokenState, SecretsError>>,
+/// The list's session column: what `ifs-connect token --no-login` would do now, in a few
+/// words. The state comes from the core's one reading of the keyring
+/// ([`crate::core::tokens::session`]), the same that `show` and `list` print.
+fn session_cell(
+    connector: &Connector,
+    state: Option<&Result<Session, SecretsError>>,
     now: OffsetDateTime,
     theme: &Theme,
 ) -> Span<'static> {
+    if connector.auth_kind() == AuthKind::ClientCredentials {
+        return Span::styled("service", theme.ok);
+    }
+    let unix = now.unix_timestamp();
+    let until = |at: i64| {
+        let at = OffsetDateTime::from_unix_timestamp(at).unwrap_or(now);
+        format!("until {}", short_clock(at, now))
+    };
     match state {
         None => Span::styled("…", theme.muted),
         Some(Err(_)) => Span::styled("? keyring", theme.warning),
-        Some(Ok(state)) => match effective(*state, now) {
-            TokenState::LoggedInUntil(until) => {
-                Span::styled(format!("✓ {}", short_time(until, now)), theme.ok)
-            }
-            TokenState::Refreshable => Span::styled("refreshable", theme.ok),
-            TokenState::Expired => Span::styled("expired", theme.warning),
-            TokenState::None => Span::styled("—", theme.muted),
+        Some(Ok(session)) => match *session {
+            Session::SignedOut => Span::styled("—", theme.muted),
+            Session::AccessOnly { until: at }
+            | Session::Refreshable {
+                end: Some(SessionEnd::IdleAt(at)),
+            } if at <= unix => Span::styled("ended", theme.warning),
+            Session::AccessOnly { until: at }
+            | Session::Refreshable {
+                end: Some(SessionEnd::IdleAt(at)),
+            } => Span::styled(until(at), theme.ok),
+            Session::Refreshable {
+                end: Some(SessionEnd::Offline),
+            } => Span::styled("offline", theme.ok),
+            Session::Refreshable { end: None } => Span::styled("refreshable", theme.ok),
         },
     }
 }
 
-/// The state was read at some moment; a cached token that has expired since then is
-/// shown as expired (whether a refresh token is left is only known at the next read).
-fn effective(state: TokenState, now: OffsetDateTime) -> TokenState {
-    match state {
-        TokenState::LoggedInUntil(until) if until <= now => TokenState::Expired,
-        other => other,
-    }
-}
-
-/// "14:05" today, "2025-11-28 14:05" on another day, in the clock's offset (UTC unless
-/// the app was given a local clock).
-fn short_time(at: OffsetDateTime, now: OffsetDateTime) -> String {
+/// "16:05" today, else the date: short enough for the column (the detail has the rest).
+fn short_clock(at: OffsetDateTime, now: OffsetDateTime) -> String {
     let at = at.to_offset(now.offset());
-    let clock = format!("{:02}:{:02}", at.hour(), at.minute());
     if at.date() == now.date() {
-        clock
+        format!("{:02}:{:02}", at.hour(), at.minute())
     } else {
-        format!("{} {clock}", at.date())
+        at.date().to_string()
     }
 }
 
-/// The detail line's sentence for a token state, with what the user can do about it.
-fn token_sentence(
-    state: Option<&Result<TokenState, SecretsError>>,
+/// Whether logging out has anything to end.
+fn has_session(state: Option<&Result<Session, SecretsError>>) -> bool {
+    !matches!(state, Some(Ok(Session::SignedOut)))
+}
+
+/// The detail line's sentence for a session, with what the user can do about it.
+fn session_sentence(
+    connector: &Connector,
+    state: Option<&Result<Session, SecretsError>>,
     now: OffsetDateTime,
     logout_key: &str,
     test_key: &str,
 ) -> String {
-    let zone = if now.offset().is_utc() { " UTC" } else { "" };
+    if connector.auth_kind() == AuthKind::ClientCredentials {
+        return "a service user: each token call asks the provider for a new access token \
+                (no login, no session)"
+            .into();
+    }
+    let unix = now.unix_timestamp();
     match state {
         None => "checking the keyring…".into(),
         Some(Err(why)) => format!("could not read the keyring: {why}"),
-        Some(Ok(state)) => match effective(*state, now) {
-            TokenState::LoggedInUntil(until) => format!(
-                "logged in until {}{zone} ({logout_key} logs out)",
-                short_time(until, now)
-            ),
-            TokenState::Refreshable => format!(
-                "refreshable: a new access token comes without a login ({logout_key} logs out)"
-            ),
-            TokenState::Expired => format!("expired: press {test_key} to log in again"),
-            TokenState::None => "not logged in".into(),
-        },
+        Some(Ok(Session::SignedOut)) => format!("not signed in: press {test_key} to log in"),
+        Some(Ok(session)) => {
+            if session.short(unix) == "ended" {
+                // The core's sentence gives the date; at 80 columns the way out matters more.
+                format!("ended: press {test_key} to log in again")
+            } else {
+                format!("{} ({logout_key} logs out)", session.text(unix))
+            }
+        }
     }
 }
 
 fn last_test_cell(test: Option<&LastTest>, now: OffsetDateTime, theme: &Theme) -> Span<'static> {
     match test {
         None => Span::styled("never", theme.muted),
-        Some(t) if t.ok => Span::styled(format!("✓ {}", age(t.at, now)), theme.ok),
-        Some(t) => Span::styled(format!("✗ {}", age(t.at, now)), theme.error),
+        Some(t) if t.ok => Span::styled(format!("✓ {}", when::ago(t.at, now)), theme.ok),
+        Some(t) => Span::styled(format!("✗ {}", when::ago(t.at, now)), theme.error),
     }
 }
 
@@ -430,6 +471,10 @@ impl Component for ListScreen {
         } else {
             Scope::List
         }
+    }
+
+    fn offers(&self, action: Action) -> bool {
+        self.filtering || self.can(action)
     }
 }
 
@@ -459,77 +504,135 @@ impl Draw for ListScreen {
             }
             Load::Loaded => {}
         }
-        if self.connectors.is_empty() {
-            return draw_first_steps(frame, area, cx);
-        }
         let areas = self.areas(area);
         if let Some(filter_area) = areas.filter {
-            let buf = frame.buffer_mut();
-            buf.set_stringn(filter_area.x + 1, filter_area.y, "/ ", 2, theme.key);
-            let input = Rect {
-                x: filter_area.x + 3,
-                width: filter_area.width.saturating_sub(4),
-                height: 1,
-                ..filter_area
+            self.draw_filter(frame, filter_area, cx);
+        }
+        if self.connectors.is_empty() {
+            let rest = Rect {
+                y: areas.header.y,
+                height: area.bottom().saturating_sub(areas.header.y),
+                ..area
             };
-            if let Some(cursor) = self.filter.render(input, buf, self.filtering, theme) {
-                frame.set_cursor_position(cursor);
-            }
+            return draw_first_steps(frame, rest, cx);
         }
         self.draw_table(frame, &areas, cx);
         self.draw_detail(frame, areas.detail, cx);
     }
 }
 
-const WIDTHS: [Constraint; 6] = [
-    Constraint::Fill(2),
-    Constraint::Length(12),
-    Constraint::Length(6),
-    Constraint::Fill(3),
-    Constraint::Length(11),
-    Constraint::Length(11),
+/// The table's columns: the header, and a shorter one for a narrow column.
+struct Column {
+    header: &'static str,
+    short_header: &'static str,
+}
+
+const COLUMNS: [Column; 6] = [
+    Column {
+        header: "Name",
+        short_header: "Name",
+    },
+    Column {
+        header: "Agent group",
+        short_header: "Group",
+    },
+    Column {
+        header: "Auth",
+        short_header: "Auth",
+    },
+    Column {
+        header: "Base URL",
+        short_header: "URL",
+    },
+    Column {
+        header: "Last test",
+        short_header: "Test",
+    },
+    Column {
+        header: "Session",
+        short_header: "Sess.",
+    },
 ];
+
+/// Which column shrinks, down to what width, in turn: the URL first (its host is at the
+/// front), then the group, then the name, then all of them further.
+const SHRINK_ORDER: [(usize, usize); 8] = [
+    (3, 20),
+    (1, 7),
+    (0, 24),
+    (3, 12),
+    (0, 12),
+    (1, 5),
+    (4, 6),
+    (5, 5),
+];
+
+/// Widths sized by content: each column as wide as its widest value (or its short header),
+/// shrunk in [`SHRINK_ORDER`] until the row fits `available`.
+fn column_widths(rows: &[[String; 6]], available: usize) -> [usize; 6] {
+    let mut widths = COLUMNS.map(|c| c.short_header.width());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.width());
+        }
+    }
+    for (column, floor) in SHRINK_ORDER {
+        let total: usize = widths.iter().sum();
+        let excess = total.saturating_sub(available);
+        if excess == 0 {
+            break;
+        }
+        let give = excess.min(widths[column].saturating_sub(floor));
+        widths[column] -= give;
+    }
+    // Room left: whole headers read better than short ones.
+    let mut spare = available.saturating_sub(widths.iter().sum());
+    for (width, column) in widths.iter_mut().zip(&COLUMNS) {
+        let grow = column.header.width().saturating_sub(*width);
+        if grow <= spare {
+            *width += grow;
+            spare -= grow;
+        }
+    }
+    widths
+}
+
+/// `text` in at most `width` columns; a cut value ends with `…` so it never looks whole.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for ch in text.chars() {
+        let w = ch.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(ch);
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// The Auth column's word: `client-credentials` would take a fifth of 80 columns.
+fn auth_word(kind: AuthKind) -> &'static str {
+    match kind {
+        AuthKind::ClientCredentials => "service",
+        other => other.short(),
+    }
+}
 
 impl ListScreen {
     fn draw_table(&self, frame: &mut Frame<'_>, areas: &Areas, cx: &DrawCx<'_>) {
         let theme = cx.theme;
-        let header = Row::new([
-            "Name",
-            "Agent group",
-            "Auth",
-            "Base URL",
-            "Last test",
-            "Session",
-        ])
-        .style(theme.label);
-        let header_table = Table::new(Vec::<Row>::new(), WIDTHS)
-            .header(header)
-            .column_spacing(1);
-        let header_area = Rect {
-            x: areas.header.x + 2,
-            width: areas.header.width.saturating_sub(2),
-            ..areas.header
-        };
-        frame.render_widget(header_table, header_area);
-
         let height = areas.rows.height as usize;
         let start = window_start(self.offset, self.selected, height);
         let end = (start + height).min(self.visible.len());
-        let rows: Vec<Row> = self.visible[start..end]
-            .iter()
-            .map(|i| {
-                let c = &self.connectors[*i];
-                Row::new(vec![
-                    Cell::from(c.name.clone()),
-                    Cell::from(c.agent_group.clone()),
-                    Cell::from(c.auth_kind().short()),
-                    Cell::from(c.base_url.clone()),
-                    Cell::from(last_test_cell(c.last_test.as_ref(), cx.now, theme)),
-                    Cell::from(token_cell(self.tokens.get(&c.id), cx.now, theme)),
-                ])
-            })
-            .collect();
-        if rows.is_empty() {
+        if start >= end {
             let text = format!(
                 "No connector matches '{}'. {} clears the filter.",
                 self.filter.value(),
@@ -544,7 +647,67 @@ impl ListScreen {
             );
             return;
         }
-        let table = Table::new(rows, WIDTHS)
+        let cells: Vec<([String; 6], [Span<'static>; 2])> = self.visible[start..end]
+            .iter()
+            .map(|i| {
+                let c = &self.connectors[*i];
+                let test = last_test_cell(c.last_test.as_ref(), cx.now, theme);
+                let session = session_cell(c, self.tokens.get(&c.id), cx.now, theme);
+                let texts = [
+                    c.name.clone(),
+                    c.agent_group.clone(),
+                    auth_word(c.auth_kind()).to_owned(),
+                    c.base_url.clone(),
+                    test.content.to_string(),
+                    session.content.to_string(),
+                ];
+                (texts, [test, session])
+            })
+            .collect();
+        let texts: Vec<[String; 6]> = cells.iter().map(|(t, _)| t.clone()).collect();
+        // Two columns for the selection mark, one between columns.
+        let available = (areas.rows.width as usize).saturating_sub(2 + COLUMNS.len() - 1);
+        let widths = column_widths(&texts, available);
+        let constraints = widths.map(|w| Constraint::Length(w as u16));
+
+        let header = Row::new(COLUMNS.iter().zip(widths).map(|(column, width)| {
+            let label = if column.header.width() <= width {
+                column.header
+            } else {
+                column.short_header
+            };
+            fit(label, width)
+        }))
+        .style(theme.label);
+        let header_area = Rect {
+            x: areas.header.x + 2,
+            width: areas.header.width.saturating_sub(2),
+            ..areas.header
+        };
+        frame.render_widget(
+            Table::new(Vec::<Row>::new(), constraints)
+                .header(header)
+                .column_spacing(1),
+            header_area,
+        );
+
+        let rows: Vec<Row> = cells
+            .into_iter()
+            .map(|(texts, [test, session])| {
+                let styled = |span: Span<'static>, width| {
+                    Cell::from(Span::styled(fit(&span.content, width), span.style))
+                };
+                Row::new(vec![
+                    Cell::from(fit(&texts[0], widths[0])),
+                    Cell::from(fit(&texts[1], widths[1])),
+                    Cell::from(fit(&texts[2], widths[2])),
+                    Cell::from(fit(&texts[3], widths[3])),
+                    styled(test, widths[4]),
+                    styled(session, widths[5]),
+                ])
+            })
+            .collect();
+        let table = Table::new(rows, constraints)
             .column_spacing(1)
             .row_highlight_style(theme.selected)
             .highlight_symbol("› ")
@@ -568,48 +731,14 @@ impl ListScreen {
                 self.connectors.len()
             )
         };
-        let mut lines = vec![Line::styled("─".repeat(area.width as usize), theme.border)];
+        let mut lines = vec![self.separator(area.width, theme)];
         if let Some(c) = self.selected_connector() {
-            let test = match &c.last_test {
-                None => Span::styled(
-                    format!(
-                        "not tested yet: press {} to test a login",
-                        cx.keymap.key_for(Scope::List, Action::TestLogin)
-                    ),
-                    theme.muted,
-                ),
-                Some(t) => {
-                    let when =
-                        t.at.format(&time::format_description::well_known::Rfc3339)
-                            .unwrap_or_default();
-                    let style = if t.ok { theme.ok } else { theme.error };
-                    Span::styled(
-                        format!("{} {} ({when})", if t.ok { "✓" } else { "✗" }, t.summary),
-                        style,
-                    )
-                }
-            };
-            // Names and URLs are cut in the table at 80 columns; here they are whole.
-            lines.push(Line::from(vec![
-                Span::styled(format!(" {}: ", c.name), theme.label),
-                Span::raw(c.auth_kind().label()),
-                Span::styled(format!(" · {}", c.base_url), theme.muted),
-            ]));
-            lines.push(Line::from(vec![
-                Span::styled(" Last test: ", theme.label),
-                test,
-            ]));
-            let sentence = token_sentence(
-                self.tokens.get(&c.id),
-                cx.now,
-                &cx.keymap.key_for(Scope::List, Action::Logout),
-                &cx.keymap.key_for(Scope::List, Action::TestLogin),
-            );
-            lines.push(Line::from(vec![
-                Span::styled(" Session:   ", theme.label),
-                Span::raw(sentence),
-            ]));
+            lines.extend(self.detail_lines(c, cx));
         }
+        let lines: Vec<Line> = lines
+            .into_iter()
+            .map(|line| fit_line(line, area.width as usize))
+            .collect();
         frame.render_widget(Paragraph::new(lines), area);
         let count_area = Rect {
             x: area.right().saturating_sub(count.len() as u16 + 1),
@@ -625,6 +754,102 @@ impl ListScreen {
             },
         );
     }
+}
+
+impl ListScreen {
+    fn draw_filter(&self, frame: &mut Frame<'_>, filter_area: Rect, cx: &DrawCx<'_>) {
+        let theme = cx.theme;
+        let buf = frame.buffer_mut();
+        buf.set_stringn(filter_area.x + 1, filter_area.y, "/ ", 2, theme.key);
+        let input = Rect {
+            x: filter_area.x + 3,
+            width: filter_area.width.saturating_sub(4),
+            height: 1,
+            ..filter_area
+        };
+        if let Some(cursor) = self.filter.render(input, buf, self.filtering, theme) {
+            frame.set_cursor_position(cursor);
+        }
+    }
+
+    /// The rule over the detail, with the last action's notice at its start.
+    fn separator(&self, width: u16, theme: &Theme) -> Line<'static> {
+        let rule = |n: usize| Span::styled("─".repeat(n), theme.border);
+        match &self.notice {
+            None => Line::from(rule(width as usize)),
+            Some(notice) => {
+                let text = format!(" {notice} ");
+                let rest = (width as usize).saturating_sub(text.width() + 1);
+                Line::from(vec![rule(1), Span::styled(text, theme.ok), rule(rest)])
+            }
+        }
+    }
+
+    /// Name, last test, IFS user and session of the selected connector, whole (the table
+    /// cuts them at 80 columns).
+    fn detail_lines(&self, c: &Connector, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
+        let theme = cx.theme;
+        let test_key = cx.keymap.key_for(Scope::List, Action::TestLogin);
+        let test = match &c.last_test {
+            None => Span::styled(
+                format!("not tested yet: press {test_key} to test a login"),
+                theme.muted,
+            ),
+            Some(t) => Span::styled(
+                format!(
+                    "{} {} · {}",
+                    if t.ok { "✓" } else { "✗" },
+                    t.summary,
+                    when::ago_and_clock(t.at, cx.now)
+                ),
+                if t.ok { theme.ok } else { theme.error },
+            ),
+        };
+        let ifs_user = match c.last_test.as_ref().and_then(|t| t.ifs_user.clone()) {
+            Some(user) => Span::raw(user),
+            None => Span::styled("not known yet (a test login shows it)", theme.muted),
+        };
+        let sentence = session_sentence(
+            c,
+            self.tokens.get(&c.id),
+            cx.now,
+            &cx.keymap.key_for(Scope::List, Action::Logout),
+            &test_key,
+        );
+        vec![
+            Line::from(vec![
+                Span::styled(format!(" {}: ", c.name), theme.label),
+                Span::raw(c.auth_kind().label()),
+                Span::styled(format!(" · {}", c.base_url), theme.muted),
+            ]),
+            Line::from(vec![Span::styled(" Last test: ", theme.label), test]),
+            Line::from(vec![Span::styled(" IFS user:  ", theme.label), ifs_user]),
+            Line::from(vec![
+                Span::styled(" Session:   ", theme.label),
+                Span::raw(sentence),
+            ]),
+        ]
+    }
+}
+
+/// A line cut to `width` columns, its last kept span ending in `…` when anything was cut.
+fn fit_line(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for span in line.spans {
+        let w = span.content.width();
+        if used + w < width {
+            used += w;
+            spans.push(span);
+            continue;
+        }
+        spans.push(Span::styled(fit(&span.content, width - used), span.style));
+        break;
+    }
+    Line::from(spans)
 }
 
 fn draw_first_steps(frame: &mut Frame<'_>, area: Rect, cx: &DrawCx<'_>) {
@@ -660,6 +885,9 @@ fn draw_first_steps(frame: &mut Frame<'_>, area: Rect, cx: &DrawCx<'_>) {
 
 impl ListScreen {
     fn on_input(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        if matches!(input, Input::Key(_)) {
+            self.notice = None;
+        }
         if self.filtering {
             if let Input::Paste(text) = input {
                 self.filter.paste(text);
@@ -762,48 +990,106 @@ mod tests {
     }
 
     #[test]
-    fn token_states_read_short_in_the_table_and_whole_in_the_detail() {
-        let now = time::macros::datetime!(2025-11-27 12:00 UTC);
+    fn the_session_says_what_token_no_login_would_do() {
+        let now = time::macros::datetime!(2026-11-29 12:00 UTC);
+        let unix = now.unix_timestamp();
         let theme = Theme::monochrome();
-        let cell = |state: Option<Result<TokenState, SecretsError>>| {
-            token_cell(state.as_ref(), now, &theme).content.into_owned()
+        let openid = config(&["a"]).connectors.remove(0);
+        let cell = |session: Option<Result<Session, SecretsError>>| {
+            session_cell(&openid, session.as_ref(), now, &theme)
+                .content
+                .into_owned()
         };
-        let sentence = |state: Option<Result<TokenState, SecretsError>>| {
-            token_sentence(state.as_ref(), now, "L", "t")
+        let sentence = |session: Option<Result<Session, SecretsError>>| {
+            session_sentence(&openid, session.as_ref(), now, "L", "t")
         };
-        let until = |minutes| {
-            Some(Ok(TokenState::LoggedInUntil(
-                now + time::Duration::minutes(minutes),
-            )))
+        // The access token expired long ago, yet a refresh token is stored: a script's
+        // `token --no-login` gets a new one, so the list must not say "expired".
+        let refreshable_again = || {
+            Some(Ok(Session::Refreshable {
+                end: Some(SessionEnd::IdleAt(unix + 25 * 60)),
+            }))
         };
-        assert_eq!(cell(until(5)), "✓ 12:05");
-        assert_eq!(sentence(until(5)), "logged in until 12:05 UTC (L logs out)");
-        assert_eq!(cell(until(60 * 24)), "✓ 2025-11-28 12:00", "another day");
-        assert_eq!(cell(until(-1)), "expired", "it expired since it was read");
-        assert_eq!(cell(Some(Ok(TokenState::Refreshable))), "refreshable");
-        assert_eq!(cell(Some(Ok(TokenState::Expired))), "expired");
+        let refreshable = refreshable_again();
+        assert_eq!(cell(refreshable_again()), "until 12:25");
         assert_eq!(
-            sentence(Some(Ok(TokenState::Expired))),
-            "expired: press t to log in again"
+            sentence(refreshable),
+            "ends at 2026-11-29 12:25 UTC unless used before (each use extends it) (L logs out)"
         );
-        assert_eq!(cell(Some(Ok(TokenState::None))), "—");
-        assert_eq!(sentence(Some(Ok(TokenState::None))), "not logged in");
+        let idled_out = || {
+            Some(Ok(Session::Refreshable {
+                end: Some(SessionEnd::IdleAt(unix - 60)),
+            }))
+        };
+        assert_eq!(cell(idled_out()), "ended");
+        assert_eq!(sentence(idled_out()), "ended: press t to log in again");
+        let offline = Some(Ok(Session::Refreshable {
+            end: Some(SessionEnd::Offline),
+        }));
+        assert_eq!(cell(offline), "offline");
+        assert_eq!(
+            cell(Some(Ok(Session::Refreshable { end: None }))),
+            "refreshable"
+        );
+        let access_only = Some(Ok(Session::AccessOnly { until: unix - 1 }));
+        assert_eq!(cell(access_only), "ended");
+        assert_eq!(cell(Some(Ok(Session::SignedOut))), "—");
+        assert_eq!(
+            sentence(Some(Ok(Session::SignedOut))),
+            "not signed in: press t to log in"
+        );
         assert_eq!(cell(None), "…");
         assert_eq!(sentence(None), "checking the keyring…");
         assert_eq!(cell(Some(Err(SecretsError::TaskFailed))), "? keyring");
-        assert_eq!(
-            sentence(Some(Err(SecretsError::TaskFailed))),
-            "could not read the keyring: the keyring task stopped unexpectedly"
-        );
+
+        let mut service = openid.clone();
+        service.auth = crate::core::connector::Auth::ClientCredentials(Default::default());
+        let service_cell = session_cell(&service, None, now, &theme);
+        assert_eq!(service_cell.content, "service");
     }
 
     #[test]
-    fn ages_read_like_a_person_says_them() {
-        let now = time::macros::datetime!(2025-11-27 12:00 UTC);
-        assert_eq!(age(now - time::Duration::seconds(5), now), "just now");
-        assert_eq!(age(now - time::Duration::minutes(3), now), "3m ago");
-        assert_eq!(age(now - time::Duration::hours(2), now), "2h ago");
-        assert_eq!(age(now - time::Duration::days(9), now), "9d ago");
-        assert_eq!(age(now + time::Duration::minutes(1), now), "just now");
+    fn columns_fit_their_content_and_name_gives_last() {
+        let row = |name: &str, url: &str| {
+            [
+                name.to_owned(),
+                "default".to_owned(),
+                "oauth2".to_owned(),
+                url.to_owned(),
+                "✓ 3 min ago".to_owned(),
+                "until 12:25".to_owned(),
+            ]
+        };
+        let rows = [
+            row("sandbox-oauth2", "http://127.0.0.1:45678"),
+            row("sandbox-openid", "http://127.0.0.1:45678"),
+        ];
+        let widths = column_widths(&rows, 73);
+        assert_eq!(widths, [14, 7, 6, 22, 11, 11], "all whole at 80 columns");
+        let long = [row(
+            "IFS production europe west (primary tenant)",
+            "https://ifs-production-europe-west.example.com",
+        )];
+        let widths = column_widths(&long, 73);
+        assert_eq!(widths.iter().sum::<usize>(), 73);
+        assert!(
+            widths[0] > widths[3],
+            "the name keeps more than the URL: {widths:?}"
+        );
+        assert_eq!(widths[1], 7, "'default' is short and keeps its width");
+    }
+
+    #[test]
+    fn a_cut_value_ends_with_an_ellipsis() {
+        assert_eq!(fit("sandbox-oauth2", 20), "sandbox-oauth2");
+        assert_eq!(fit("sandbox-oauth2", 14), "sandbox-oauth2");
+        assert_eq!(fit("sandbox-oauth2", 10), "sandbox-o…");
+        assert_eq!(fit("✓ 3 min ago", 6), "✓ 3 m…");
+        assert_eq!(fit("abc", 0), "");
+        let line = fit_line(
+            Line::from(vec![Span::raw("Name: "), Span::raw("a long value")]),
+            10,
+        );
+        assert_eq!(line.to_string(), "Name: a l…");
     }
 }

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input};
-use crate::tui::keymap::Scope;
+use crate::tui::keymap::{Action, Scope};
 
 pub use help::HelpScreen;
 pub use list::ListScreen;
@@ -50,6 +50,14 @@ impl Component for Screen {
             Screen::Wizard(s) => s.scope(),
             Screen::TestLogin(s) => s.scope(),
             Screen::Help(s) => s.scope(),
+        }
+    }
+
+    fn offers(&self, action: Action) -> bool {
+        match self {
+            Screen::Wizard(s) => s.offers(action),
+            Screen::TestLogin(s) => s.offers(action),
+            Screen::Help(s) => s.offers(action),
         }
     }
 }

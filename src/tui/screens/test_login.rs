@@ -20,15 +20,16 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::connector::Connector;
-use crate::core::describe;
+use crate::core::describe::{self, Face};
+use crate::core::ifs::{register, who};
 use crate::core::login::{DevicePrompt, LoginEvent, LoginOutcome, Step, StepReport};
 use crate::tui::command::Command;
 use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::device_code::DeviceCode;
-use crate::tui::widgets::spinner;
 use crate::tui::widgets::text_field::{FieldRow, TextField};
+use crate::tui::widgets::{more, spinner};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum StepLine {
@@ -195,6 +196,11 @@ impl TestLoginScreen {
         self.outcome.is_none()
     }
 
+    /// Only while the login waits for someone to open its URL.
+    fn has_url_to_copy(&self) -> bool {
+        self.is_running() && (self.open_url.is_some() || self.device_code().is_some())
+    }
+
     fn waiting_for_redirect(&self) -> bool {
         self.is_running() && self.open_url.is_some()
     }
@@ -287,7 +293,7 @@ impl TestLoginScreen {
                 self.cancelling = true;
             }
             Action::Back => cx.commands.push(Command::CloseScreen),
-            Action::CopyUrl => {
+            Action::CopyUrl if self.has_url_to_copy() => {
                 let url = match (&self.open_url, self.device_code()) {
                     (Some(open), _) => Some(open.url.clone()),
                     (None, Some(code)) => Some(code.uri.clone()),
@@ -303,6 +309,12 @@ impl TestLoginScreen {
                 self.paste_focused = !self.paste_focused
             }
             Action::Submit if self.paste_focused => self.send_paste(),
+            // What the Fix line means by "press Enter to edit this connector".
+            Action::Submit if !self.is_running() => {
+                cx.commands.push(Command::CloseScreen);
+                cx.commands
+                    .push(Command::EditConnector(self.connector.id.clone()));
+            }
             Action::Retry if !self.is_running() => {
                 let connector = Box::new(self.connector.clone());
                 cx.commands.push(if self.is_device() {
@@ -359,6 +371,18 @@ impl Component for TestLoginScreen {
     fn scope(&self) -> Scope {
         Scope::TestLogin
     }
+
+    fn offers(&self, action: Action) -> bool {
+        match action {
+            Action::CopyUrl => self.has_url_to_copy(),
+            Action::FocusPaste => self.waiting_for_redirect(),
+            Action::Retry | Action::Submit => !self.is_running(),
+            Action::DeviceLogin => {
+                !(self.is_device() && self.is_running()) && self.device_supported() != Some(false)
+            }
+            _ => true,
+        }
+    }
 }
 
 impl Draw for TestLoginScreen {
@@ -381,18 +405,25 @@ impl Draw for TestLoginScreen {
         lines.extend(self.device_suggestion(cx));
         if let Some(outcome) = &self.outcome {
             lines.push(Line::raw(""));
-            lines.extend(result_lines(outcome, cx));
+            lines.extend(result_lines(&self.connector, outcome, cx, body.width));
         }
         if let Some(note) = &self.note {
             lines.push(Line::raw(""));
             lines.push(Line::styled(format!(" {note}"), theme.muted));
         }
+        if self.waiting_for_redirect() {
+            lines.extend(wrong_client_hint(cx, body.width));
+        }
+        let below = more::wrapped_height(&lines, body.width)
+            > usize::from(body.height) + usize::from(self.scroll);
         frame.render_widget(
             Paragraph::new(lines)
                 .wrap(Wrap { trim: false })
                 .scroll((self.scroll, 0)),
             body,
         );
+        let keys = cx.keymap.keys_for(Scope::TestLogin, Action::Down).join("/");
+        more::render(body, frame.buffer_mut(), below, &keys, theme);
         if paste.height > 0 {
             self.draw_paste(frame, paste, cx);
         }
@@ -405,6 +436,7 @@ impl TestLoginScreen {
             None if self.cancelling => Span::styled("cancelling…", theme.warning),
             None => Span::styled("running", theme.highlight),
             Some(o) if o.ok => Span::styled("✓ passed", theme.ok),
+            Some(o) if describe::is_cancelled(o) => Span::styled("cancelled", theme.warning),
             Some(_) => Span::styled("✗ failed", theme.error),
         };
         Line::from(vec![
@@ -662,7 +694,48 @@ fn row(label: &str, value: String, theme: &Theme) -> Line<'static> {
     ])
 }
 
-fn result_lines(outcome: &LoginOutcome, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
+/// A wrong Client ID or redirect URI never comes back: the browser shows the provider's
+/// error page, and without this the screen would wait the whole timeout saying nothing.
+fn wrong_client_hint(cx: &DrawCx<'_>, width: u16) -> Vec<Line<'static>> {
+    let text = format!(
+        "If the browser shows an error (Client not found, Invalid parameter: redirect_uri), \
+         the Client ID or redirect URI is wrong: {} cancels, then Enter edits the connector.",
+        cx.keymap.key_for(Scope::TestLogin, Action::Back)
+    );
+    indented("", &text, 1, width, cx.theme.muted)
+}
+
+/// `text` wrapped at `width` under a `prefix` at column `indent`, continuation lines
+/// starting under the text, so a wrapped error keeps its indent.
+fn indented(
+    prefix: &str,
+    text: &str,
+    indent: usize,
+    width: u16,
+    style: ratatui::style::Style,
+) -> Vec<Line<'static>> {
+    let start = indent + prefix.chars().count();
+    let wrap_width = usize::from(width).saturating_sub(start + 1).max(20);
+    wrap_detail(text, wrap_width)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let lead = if i == 0 {
+                format!("{:indent$}{prefix}", "")
+            } else {
+                " ".repeat(start)
+            };
+            Line::from(vec![Span::styled(lead, style), Span::styled(part, style)])
+        })
+        .collect()
+}
+
+fn result_lines(
+    connector: &Connector,
+    outcome: &LoginOutcome,
+    cx: &DrawCx<'_>,
+    width: u16,
+) -> Vec<Line<'static>> {
     let theme = cx.theme;
     let mut lines = Vec::new();
     if outcome.ok {
@@ -670,20 +743,13 @@ fn result_lines(outcome: &LoginOutcome, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
             format!(" ✓ Login works: {}", describe::summary(outcome)),
             theme.ok,
         ));
-    } else if let Some(error) = &outcome.error {
-        lines.push(Line::styled(format!(" ✗ {}", error.message), theme.error));
-        if let Some(hint) = &error.hint {
-            lines.push(Line::from(vec![
-                Span::styled("   Fix: ", theme.label),
-                Span::raw(hint.clone()),
-            ]));
-        }
+    } else if describe::is_cancelled(outcome) {
         lines.push(Line::styled(
-            format!("   ({})", error.kind.as_str()),
-            theme.muted,
+            " Cancelled: the test was stopped, so nothing was recorded.",
+            theme.warning,
         ));
     } else {
-        lines.push(Line::styled(" ✗ The login failed", theme.error));
+        lines.extend(failure_lines(connector, outcome, cx, width));
     }
     if let Some(claims) = &outcome.claims {
         for (label, value) in describe::claim_rows(claims) {
@@ -701,6 +767,9 @@ fn result_lines(outcome: &LoginOutcome, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
         ));
         lines.push(row("", probe.url.clone(), theme));
     }
+    if let Some(user) = who::user_of(outcome) {
+        lines.push(row("IFS user", user, theme));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
         format!(
@@ -710,6 +779,43 @@ fn result_lines(outcome: &LoginOutcome, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
         ),
         theme.muted,
     ));
+    lines
+}
+
+/// What went wrong, the fix as this face says it (a key, not a command), and, when the
+/// redirect is the likely cause, what to register on the IAM client. The error's kind is
+/// for scripts and the log; people read the sentence.
+fn failure_lines(
+    connector: &Connector,
+    outcome: &LoginOutcome,
+    cx: &DrawCx<'_>,
+    width: u16,
+) -> Vec<Line<'static>> {
+    let theme = cx.theme;
+    let Some(error) = &outcome.error else {
+        return vec![Line::styled(" ✗ The login failed", theme.error)];
+    };
+    let mut lines = indented("✗ ", &error.message, 1, width, theme.error);
+    if let Some(fix) = describe::fix(error, Face::Tui) {
+        lines.extend(indented("Fix: ", &fix, 3, width, theme.label));
+    }
+    if let Some(register) = register::after_failure(connector, error) {
+        lines.push(Line::raw(""));
+        // Its first line names the likely cause, which the Fix may have said already.
+        let said = error
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("redirect_uri"));
+        for line in register.into_iter().skip(usize::from(said)) {
+            lines.extend(indented(
+                "",
+                &line,
+                3,
+                width,
+                ratatui::style::Style::default(),
+            ));
+        }
+    }
     lines
 }
 

@@ -4,6 +4,7 @@ pub mod button;
 pub mod device_code;
 pub mod hint_bar;
 pub mod kv_list;
+pub mod more;
 pub mod select;
 pub mod spinner;
 pub mod step_bar;
