@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""The chart of the side-by-side (issue 15): ifs-connect's figure divided by the best peer's, per
+measure, per provider. Below 1 ifs-connect is ahead. Run by bench/peers/run with bench/.venv's
+matplotlib (bench/chart-requirements.txt):
+
+  chart.py RESULTS_DIR OUT.svg
+"""
+
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("svg")
+import matplotlib.pyplot as plt  # noqa: E402 (the backend is chosen first)
+
+MEASURES = [("login", "full login"), ("cached", "cached token"), ("refresh", "refresh"),
+            ("client_credentials", "client credentials")]
+KINDS = [("wall", "wall time", "#4c72b0"), ("cpu", "client CPU", "#dd8452"),
+         ("rss", "peak RSS", "#55a868")]
+# The issue's targets, as ratios to the best peer.
+TARGETS = {("login", "cpu"): 0.5, ("login", "wall"): 1.0, ("cached", "wall"): 0.5}
+
+
+def load(results, name):
+    path = os.path.join(results, f"peers-{name}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        data = json.load(f)
+    return data if "ratios" in data else None
+
+
+def panel(ax, title, data):
+    ax.set_title(title, fontsize=10)
+    labels, y = [], 0
+    for key, label in MEASURES:
+        ratios = data["ratios"].get(key)
+        if not ratios:
+            continue
+        for i, (kind, _, colour) in enumerate(KINDS):
+            value = ratios[kind]
+            pos = y + (1 - i) * 0.27
+            ax.barh(pos, value, height=0.25, color=colour)
+            ax.text(value * 1.04, pos, f"{value:.2f}", va="center", fontsize=7)
+            target = TARGETS.get((key, kind), 1.0 if kind == "rss" else None)
+            if target:
+                ax.plot([target, target], [pos - 0.13, pos + 0.13], color="black", lw=2)
+        labels.append((y, label))
+        y -= 1
+    ax.set_yticks([p for p, _ in labels], [name for _, name in labels])
+    ax.set_xscale("log")
+    ticks = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.axvline(1.0, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("ifs-connect ÷ best peer (log scale; < 1: ifs-connect ahead)", fontsize=8)
+    ax.tick_params(labelsize=8)
+
+
+def main():
+    results, out = sys.argv[1], sys.argv[2]
+    targets = [(title, data) for title, data in (
+        ("Keycloak over HTTPS (headless Chromium)", load(results, "keycloak")),
+        ("oidc-provider over HTTPS (fetch browser)", load(results, "oidc-provider"))) if data]
+    if not targets:
+        raise SystemExit("chart.py: no peer results to draw")
+    # A fixed hash salt and no date: the same results give the same file.
+    plt.rcParams["svg.hashsalt"] = "ifs-connect-bench"
+    fig, axes = plt.subplots(1, len(targets), figsize=(5.2 * len(targets), 3.6), squeeze=False)
+    for ax, (title, data) in zip(axes[0], targets):
+        panel(ax, title, data)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for _, _, c in KINDS]
+    handles.append(plt.Line2D([0], [0], color="black", lw=2))
+    fig.legend(handles, [name for _, name, _ in KINDS] + ["target"], loc="lower center", ncol=4,
+               fontsize=8, frameon=False)
+    fig.suptitle("ifs-connect against kubelogin, median of alternating rounds", fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
+    fig.savefig(out, metadata={"Date": None})
+    print(f"chart: {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
