@@ -2,7 +2,9 @@
 """ifs-connect next to kubelogin (issue 15), over HTTPS. Prints one JSON object on stdout.
 
   peers.py oidc-provider BIN KUBELOGIN N    the rig's oidc-provider, served over HTTPS by the bench
-  peers.py keycloak BIN KUBELOGIN N ENV     the rig's Keycloak; ENV is the env file its rig wrote
+  peers.py keycloak BIN KUBELOGIN N ENV REALM
+                                            the rig's Keycloak: ENV is the env file its rig wrote,
+                                            REALM the realm file it imported
 
 Run by bench/run inside a private D-Bus session with an unlocked, throwaway gnome-keyring: the
 Secret Service where ifs-connect keeps its tokens (and kubelogin too, in its keyring variant).
@@ -108,20 +110,19 @@ class RigKeycloak(Target):
     not the comparison). Clients, user and secret come from the realm file the rig imported."""
 
     name = "Keycloak"
-    REALM_FILE = os.path.join(REPO, "tests", "support", "keycloak", "realm.json")
 
-    def __init__(self, env_file, kubelogin_port):
+    def __init__(self, env_file, realm_file, kubelogin_port):
         with open(env_file) as f:
             rig = dict(line.strip().split("=", 1) for line in f if "=" in line)
         url = rig["IFS_CONNECT_TEST_KEYCLOAK_URL"]
         self.ca = rig["IFS_CONNECT_TEST_KEYCLOAK_CA"]
         self.version = rig.get("IFS_CONNECT_TEST_KEYCLOAK_VERSION", "")
-        with open(self.REALM_FILE) as f:
+        with open(realm_file) as f:
             realm = json.load(f)
         clients = {c["clientId"]: c for c in realm["clients"]}
         for needed in ("ifs_public", "ifs_short", "ifs_service"):
             if needed not in clients:
-                raise SystemExit(f"{self.REALM_FILE} has no client {needed}")
+                raise SystemExit(f"{realm_file} has no client {needed}")
         self.public_client, self.short_client = "ifs_public", "ifs_short"
         self.service_client, self.service_secret = "ifs_service", clients["ifs_service"]["secret"]
         user = next(u for u in realm["users"] if u.get("enabled") and u.get("credentials"))
@@ -428,7 +429,7 @@ def main():
             started.append(short)
         elif what == "keycloak":
             # One Keycloak serves every measure: its ifs_short client's access tokens live 5 s.
-            target = short = RigKeycloak(sys.argv[5], port)
+            target = short = RigKeycloak(sys.argv[5], sys.argv[6], port)
         else:
             raise SystemExit(__doc__)
         result = compare(binary, kubelogin, n, home, target, short, port)
