@@ -314,6 +314,21 @@ def check_new_token(measure):
     return check
 
 
+def connections(argv, env):
+    """What one run connects to, from strace: D-Bus connections (each a new Secret Service
+    session for the keyring) and TCP connections (the provider). Run once, unmeasured, after
+    the measured rounds, to say where the time goes; None without strace."""
+    if not shutil.which("strace"):
+        return None
+    with tempfile.NamedTemporaryFile(prefix="ifs-bench-strace-") as trace:
+        subprocess.run(["strace", "-f", "-qq", "-e", "trace=connect", "-o", trace.name, *argv],
+                       env=env, capture_output=True, timeout=60, cwd=REPO)
+        lines = trace.read().decode(errors="replace").splitlines()
+    bus = env.get("DBUS_SESSION_BUS_ADDRESS", "").split("path=")[-1].split(",")[0]
+    return {"dbus": sum(1 for line in lines if bus and bus in line),
+            "tcp": sum(1 for line in lines if "AF_INET" in line)}
+
+
 def one_login(client, argv, env, what):
     r = run_measured(argv, env, timeout=60)
     if r["status"] != 0:
@@ -351,29 +366,32 @@ def compare(binary, kubelogin, n, home, target, short_target, port):
     first[kl.label] = one_login(kl, kl_argv, env, "cached")
     first[kl_keyring.label] = one_login(kl_keyring, kl_keyring_argv, env, "cached")
     cached = Round("cached", n, target)
-    result["cached"] = cached.run([
-        (me, me.token_argv("bench"), env, None),
-        (kl, kl_argv, env, None),
-        (kl_keyring, kl_keyring_argv, env, None),
-    ], check_cached(cached, first))
+    cached_entries = [(me, me.token_argv("bench"), env, None), (kl, kl_argv, env, None),
+                      (kl_keyring, kl_keyring_argv, env, None)]
+    result["cached"] = cached.run(cached_entries, check_cached(cached, first))
 
     log(f"  {short_target.name}: refresh ({n} rounds)")
     short_env = dict(env, SSL_CERT_FILE=short_target.ca, NODE_EXTRA_CA_CERTS=short_target.ca)
     me_short = IfsConnect(binary, short_env)
     kl_short = Kubelogin(kubelogin, short_env, short_target, port)
+    kl_short_keyring = Kubelogin(kubelogin, short_env, short_target, port, storage="keyring")
     me_short.add_openid("short", short_target, short_target.short_client)
-    short_dir = os.path.join(home, "kl-short")
+    short_dir, short_keyring_dir = os.path.join(home, "kl-short"), os.path.join(home, "kl-short-k")
     one_login(me_short, me_short.token_argv("short", login=True), short_env, "refresh")
-    one_login(kl_short, kl_short.authcode_argv(short_target.short_client, short_dir), short_env,
-              "refresh")
+    for client, path in ((kl_short, short_dir), (kl_short_keyring, short_keyring_dir)):
+        one_login(client, client.authcode_argv(short_target.short_client, path), short_env,
+                  "refresh")
     refresh = Round("refresh", n, short_target)
-    result["refresh"] = refresh.run([
-        # The cached access token lives shorter than ifs-connect's 60 s margin, so every `token`
-        # refreshes; kubelogin is told to.
-        (me_short, me_short.token_argv("short"), short_env, None),
-        (kl_short, kl_short.authcode_argv(short_target.short_client, short_dir, force_refresh=True),
-         short_env, None),
-    ], check_refresh(refresh))
+    # The cached access token lives shorter than ifs-connect's 60 s margin, so every `token`
+    # refreshes; kubelogin is told to.
+    entries = [(me_short, me_short.token_argv("short"), short_env, None)] + [
+        (c, c.authcode_argv(short_target.short_client, path, force_refresh=True), short_env, None)
+        for c, path in ((kl_short, short_dir), (kl_short_keyring, short_keyring_dir))]
+    result["refresh"] = refresh.run(entries, check_refresh(refresh))
+    result["connections"] = {
+        "cached": {c.label: connections(argv, e) for c, argv, e, _ in cached_entries},
+        "refresh": {c.label: connections(argv, e) for c, argv, e, _ in entries},
+    }
 
     result["client_credentials"] = client_credentials(me, kl, env, target, n, home)
     return result
