@@ -394,7 +394,22 @@ def compare(binary, kubelogin, n, home, target, short_target, port):
     }
 
     result["client_credentials"] = client_credentials(me, kl, env, target, n, home)
+    result["process_start"] = process_start(binary, kubelogin, env, n)
     return result
+
+
+def process_start(binary, kubelogin, env, n):
+    """The floor under every figure: a run that prints its version (ifs-connect also loads its
+    config for `list`), for the note on where the time goes."""
+    argvs = {"ifs-connect --version": [binary, "--version"], "ifs-connect list": [binary, "list"],
+             "kubelogin version": [kubelogin, "version"]}
+    out = {}
+    for label, argv in argvs.items():
+        runs = [run_measured(argv, env) for _ in range(n)]
+        if any(r["status"] for r in runs):
+            raise SystemExit(f"{label} failed")
+        out[label] = summary(runs)
+    return out
 
 
 def client_credentials(me, kl, env, target, n, home):
