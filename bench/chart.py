@@ -59,8 +59,34 @@ def panel(ax, title, data):
     ax.tick_params(labelsize=8)
 
 
+def cell(stats):
+    return f"{stats['median']:g} ({stats['min']:g}–{stats['max']:g})"
+
+
+def markdown(name, data):
+    """The results as the table BENCHMARKS.md carries: median (min–max) per client."""
+    lines = [f"| {name} | client | wall ms | client CPU ms | peak RSS MiB | ratio wall / CPU / RSS |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for key, label in MEASURES:
+        clients = data.get(key, {})
+        if "ifs-connect" not in clients:
+            lines.append(f"| {label} | not measured: {clients.get('not_measured', '')} | | | | |")
+            continue
+        r = data["ratios"][key]
+        for i, (client, v) in enumerate(clients.items()):
+            ratio = f"**{r['wall']} / {r['cpu']} / {r['rss']}**" if i == 0 else ""
+            lines.append(f"| {label if i == 0 else ''} | {client} | {cell(v['wall_ms'])} | "
+                         f"{cell(v['cpu_ms'])} | {v['peak_rss_mib']} | {ratio} |")
+    return "\n".join(lines)
+
+
 def main():
     results, out = sys.argv[1], sys.argv[2]
+    for name in ("keycloak", "oidc-provider"):
+        data = load(results, name)
+        if data:
+            with open(os.path.join(results, f"peers-{name}.md"), "w") as f:
+                f.write(markdown(name, data) + "\n")
     targets = [(title, data) for title, data in (
         ("Keycloak over HTTPS (headless Chromium)", load(results, "keycloak")),
         ("oidc-provider over HTTPS (fetch browser)", load(results, "oidc-provider"))) if data]
