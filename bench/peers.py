@@ -358,6 +358,11 @@ def compare(binary, kubelogin, n, home, target, short_target, port):
          fresh_cache("kl-login")),
     ], check_login(login))
 
+    # The browser's own connections would count as TCP here: only the D-Bus count is kept.
+    me.forget("bench")
+    login_dbus = connections(me.token_argv("bench", login=True), env)
+    login_dbus = login_dbus and {"dbus": login_dbus["dbus"]}
+
     log(f"  {target.name}: token from the cache ({n} rounds)")
     first = {me.label: one_login(me, me.token_argv("bench", login=True), env, "cached")}
     kl_dir, kl_keyring_dir = os.path.join(home, "kl-cache"), os.path.join(home, "kl-keyring")
@@ -389,6 +394,7 @@ def compare(binary, kubelogin, n, home, target, short_target, port):
         for c, path in ((kl_short, short_dir), (kl_short_keyring, short_keyring_dir))]
     result["refresh"] = refresh.run(entries, check_refresh(refresh))
     result["connections"] = {
+        "login": {me.label: login_dbus},
         "cached": {c.label: connections(argv, e) for c, argv, e, _ in cached_entries},
         "refresh": {c.label: connections(argv, e) for c, argv, e, _ in entries},
     }
