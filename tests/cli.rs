@@ -339,3 +339,29 @@ fn agent_groups_are_managed_and_checked() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("used by 1 connector"));
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_binary_and_touch_no_files() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = env.run(&["completions", shell], None);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        for sub in ["login", "token", "agent-group", "sandbox"] {
+            assert!(script.contains(sub), "{shell} script lacks {sub}");
+        }
+    }
+    let out = env.run(&["man"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out).replace("\\-", "-");
+    assert!(page.contains(".TH ifs-connect 1"), "{page}");
+    assert!(page.contains("agent-group"));
+    let out = env.run(&["completions", "tcsh"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+    assert!(stderr(&out).contains("powershell"), "{}", stderr(&out));
+    assert!(!env.config_file().exists(), "nothing was written");
+}

@@ -463,7 +463,8 @@ fn confidential_oauth2_client_uses_basic_auth_with_the_secret_from_the_keyring()
     let refresh = secret_tool_lookup(&format!("{id}/refresh_token")).expect("refresh token");
     assert_secret_nowhere(&env, &out, "client secret", DEFAULT_CLIENT_SECRET);
     assert_secret_nowhere(&env, &out, "refresh token", &refresh);
-    let page = env.browser_result().unwrap();
+    // The browser writes its result after the app has finished: wait for it (bounded).
+    let page = env.wait_browser_result(Duration::from_secs(30)).unwrap();
     let code = query_param(page["final_url"].as_str().unwrap(), "code").unwrap();
     assert_secret_nowhere(&env, &out, "authorization code", &code);
 }
@@ -543,7 +544,8 @@ fn prefill_email_and_extra_parameters_reach_the_provider_in_order() {
     );
     let out = env.run(&["login", "hint", "--json"], None);
     assert!(out.status.success(), "{}", describe(&out));
-    let page = env.browser_result().unwrap();
+    // The browser writes its result after the app has finished: wait for it (bounded).
+    let page = env.wait_browser_result(Duration::from_secs(30)).unwrap();
     assert_eq!(page["login_prefill"], "carol@example.com");
     // Without PAR the whole request is in the URL the browser opened.
     let opened = page["opened_url"].as_str().unwrap();
@@ -736,7 +738,8 @@ fn the_port_is_free_again_after_a_failure_and_a_timeout() {
             .contains("access_denied")
     );
     assert_port_free(listener_port(&outcome));
-    let page = env.browser_result().unwrap();
+    // The browser writes its result after the app has finished: wait for it (bounded).
+    let page = env.wait_browser_result(Duration::from_secs(30)).unwrap();
     assert_eq!(page["title"], "ifs-connect: sign-in not completed");
 
     let out = env.run(

@@ -228,7 +228,7 @@ fn cli_login_with_the_openid_connector_passes_against_the_sandbox() {
     );
     assert_eq!(
         sb.info["connectors"],
-        serde_json::json!(["sandbox-openid", "sandbox-oauth2"])
+        serde_json::json!(["sandbox-openid", "sandbox-oauth2", "sandbox-service"])
     );
 
     let (outcome, out, took) = login_json(&env, "sandbox-openid");

@@ -39,6 +39,7 @@ impl Tui {
             engine: Arc::new(engine),
             clipboard: Box::new(MemoryClipboard::default()),
             clock: time::OffsetDateTime::now_utc,
+            keymap: Default::default(),
             first_frame_log: None,
         };
         let (keys, input) = unbounded();

@@ -1,6 +1,7 @@
 //! The README's "try it without IFS Cloud", as a new user does it: `ifs-connect sandbox --add`
 //! in one terminal, the TUI in another (a real terminal under tmux), `t` on each sandbox
-//! connector, sign in through a real headless Chromium, and see both logins pass.
+//! connector, sign in through a real headless Chromium (the service user needs none), and see
+//! every login pass.
 
 mod common;
 
@@ -10,10 +11,11 @@ use common::sandbox::SandboxProcess;
 use common::{Env, rig_required};
 use ifs_connect::core::store::Store;
 
-const SANDBOX_CONNECTORS: [&str; 2] = ["sandbox-openid", "sandbox-oauth2"];
+/// The service user's test login runs in the same screen, with no browser.
+const SANDBOX_CONNECTORS: [&str; 3] = ["sandbox-openid", "sandbox-oauth2", "sandbox-service"];
 
 #[test]
-fn a_new_user_tests_both_sandbox_connectors_from_the_tui() {
+fn a_new_user_tests_every_sandbox_connector_from_the_tui() {
     rig_required();
     let env = Env::new();
     let log = env.path("browser.log");
@@ -30,7 +32,7 @@ fn a_new_user_tests_both_sandbox_connectors_from_the_tui() {
         tmux.wait_for(text, timeout)
             .unwrap_or_else(|screen| panic!("waiting for {text:?}:\n{screen}"))
     };
-    let list = wait("2 connectors", step);
+    let list = wait("3 connectors", step);
     for name in SANDBOX_CONNECTORS {
         assert!(list.contains(name), "{list}");
     }
@@ -50,7 +52,7 @@ fn a_new_user_tests_both_sandbox_connectors_from_the_tui() {
             .unwrap_or_else(|| panic!("which connector was tested?\n{result}"));
         tested.push(name);
         tmux.send_keys(&["Escape"]);
-        wait("2 connectors", step);
+        wait("3 connectors", step);
     }
     tested.sort_unstable();
     let mut expected = SANDBOX_CONNECTORS.to_vec();
@@ -60,7 +62,7 @@ fn a_new_user_tests_both_sandbox_connectors_from_the_tui() {
     tmux.send_text("q");
     assert_eq!(tmux.wait_exit(step), Ok(0));
 
-    // The list remembers both results.
+    // The list remembers every result.
     let config = Store::new(&env.config_dir).load().unwrap();
     for name in SANDBOX_CONNECTORS {
         let connector = config.find(name).expect("saved by sandbox --add");

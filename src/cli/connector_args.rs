@@ -7,8 +7,10 @@ use clap::{Args, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Context, Failure};
+use crate::core::connector::SecretSource;
 use crate::core::connector::{
-    Auth, AuthKind, Connector, DEFAULT_AGENT_GROUP, OAuth2Auth, OpenIdAuth, Param,
+    Auth, AuthKind, ClientCredentialsAuth, Connector, DEFAULT_AGENT_GROUP, OAuth2Auth, OpenIdAuth,
+    Param,
 };
 use crate::core::validate::{self, ValidationErrors};
 use crate::core::workspace::{SecretChange, WorkspaceError};
@@ -19,6 +21,8 @@ pub enum AuthFlag {
     Openid,
     /// OAuth2 Authorization Code Flow: endpoints entered by hand
     Oauth2,
+    /// OAuth2 Client Credentials: a service user for scripts and CI, no browser
+    ClientCredentials,
 }
 
 impl From<AuthFlag> for AuthKind {
@@ -26,6 +30,7 @@ impl From<AuthFlag> for AuthKind {
         match flag {
             AuthFlag::Openid => AuthKind::OpenId,
             AuthFlag::Oauth2 => AuthKind::OAuth2,
+            AuthFlag::ClientCredentials => AuthKind::ClientCredentials,
         }
     }
 }
@@ -45,13 +50,14 @@ pub struct ConnectorFlags {
     /// Display name shown for the login
     #[arg(long, value_name = "TEXT")]
     pub display_name: Option<String>,
-    /// OpenId: Authority URL, the discovery URL without .well-known/openid-configuration
+    /// OpenId, client credentials: Authority URL, the discovery URL without
+    /// .well-known/openid-configuration
     #[arg(long, value_name = "URL")]
     pub authority: Option<String>,
     /// OAuth2: authorization endpoint
     #[arg(long, value_name = "URL")]
     pub authorization_endpoint: Option<String>,
-    /// OAuth2: token endpoint
+    /// OAuth2; client credentials (instead of --authority): token endpoint
     #[arg(long, value_name = "URL")]
     pub token_endpoint: Option<String>,
     /// OAuth2: issuer, so the ID token's signature can be checked against its keys
@@ -60,35 +66,41 @@ pub struct ConnectorFlags {
     /// IAM client ID (case-sensitive)
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
-    /// OAuth2: read the client secret from standard input (never from the command line)
+    /// OAuth2, client credentials: read the client secret from standard input (never from
+    /// the command line) and keep it in the OS keyring
     #[arg(long)]
     pub client_secret_stdin: bool,
     /// OAuth2: forget the stored client secret (a public client)
     #[arg(long, conflicts_with = "client_secret_stdin")]
     pub remove_client_secret: bool,
-    /// Scopes, space separated [default: openid]
+    /// OAuth2, client credentials: read the client secret from this environment variable at
+    /// login instead of the keyring (only the name is stored; "" goes back to the keyring)
+    #[arg(long, value_name = "VAR", conflicts_with = "client_secret_stdin")]
+    pub client_secret_env: Option<String>,
+    /// Scopes, space separated [default: openid; client credentials: openid microprofile-jwt]
     #[arg(long, value_name = "SCOPES")]
     pub scopes: Option<String>,
-    /// Extra authorization query parameter, e.g. prompt=select_account (repeatable; on edit
-    /// the given list replaces the old one)
+    /// Extra authorization query parameter, e.g. prompt=select_account; for client
+    /// credentials a token request parameter (repeatable; on edit the list replaces the old one)
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
     /// Remove every extra query parameter
     #[arg(long, conflicts_with = "params")]
     pub clear_params: bool,
-    /// OpenId: do not check that endpoints lie under the authority
+    /// OpenId, client credentials: do not check that endpoints lie under the authority
     #[arg(long, overrides_with = "validate_endpoints")]
     pub no_validate_endpoints: bool,
     /// OpenId: check that endpoints lie under the authority (the default)
     #[arg(long, hide_short_help = true)]
     pub validate_endpoints: bool,
-    /// OpenId: do not check the discovery issuer against the authority
+    /// OpenId, client credentials: do not check the discovery issuer against the authority
     #[arg(long, overrides_with = "validate_issuer_name")]
     pub no_validate_issuer_name: bool,
     /// OpenId: check the discovery issuer against the authority (the default)
     #[arg(long, hide_short_help = true)]
     pub validate_issuer_name: bool,
-    /// OpenId: do not check the ID token's iss against the discovery issuer
+    /// OpenId: do not check the ID token's iss against the discovery issuer (client
+    /// credentials: the access token's)
     #[arg(long, overrides_with = "validate_token_issuer_name")]
     pub no_validate_token_issuer_name: bool,
     /// OpenId: check the ID token's iss (the default)
@@ -115,6 +127,10 @@ pub struct ConnectorFlags {
     /// Path below the Base URL that a test login calls ("" skips the call)
     #[arg(long, value_name = "PATH")]
     pub probe_path: Option<String>,
+    /// PEM file of CA certificates to trust for this connector's HTTPS calls, besides the OS
+    /// store and SSL_CERT_FILE (a private CA, a TLS-inspecting proxy); "" removes it
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -141,7 +157,7 @@ pub async fn add(context: &Context, args: AddArgs) -> Result<ExitCode, Failure> 
     let flags = args.flags;
     let kind: AuthKind = flags
         .auth
-        .ok_or_else(|| Failure::usage("--auth is required: openid or oauth2"))?
+        .ok_or_else(|| Failure::usage("--auth is required: openid, oauth2 or client-credentials"))?
         .into();
     require(
         &flags.base_url,
@@ -162,6 +178,12 @@ pub async fn add(context: &Context, args: AddArgs) -> Result<ExitCode, Failure> 
                 "the token endpoint",
             )?;
         }
+        AuthKind::ClientCredentials if flags.authority.is_none() => require(
+            &flags.token_endpoint,
+            "--token-endpoint or --authority",
+            "the token endpoint, or the Authority URL to discover it",
+        )?,
+        AuthKind::ClientCredentials => {}
     }
     require(
         &flags.client_id,
@@ -202,36 +224,50 @@ fn empty_auth(kind: AuthKind) -> Auth {
     match kind {
         AuthKind::OpenId => Auth::OpenId(OpenIdAuth::default()),
         AuthKind::OAuth2 => Auth::OAuth2(OAuth2Auth::default()),
+        AuthKind::ClientCredentials => Auth::ClientCredentials(ClientCredentialsAuth::default()),
     }
 }
 
-/// Switch the auth type, keeping what both types share.
+/// Switch the auth type, keeping what both types share. Extra parameters stay only between
+/// the two browser types: a service user's go to the token request, not the browser.
 fn convert_auth(auth: &Auth, kind: AuthKind) -> Auth {
     if auth.kind() == kind {
         return auth.clone();
     }
     let mut next = empty_auth(kind);
+    let same_request = auth.kind().is_interactive() == kind.is_interactive();
     let (display_name, client_id, scopes, extra_params, email) = match &mut next {
         Auth::OpenId(a) => (
             &mut a.display_name,
             &mut a.client_id,
             &mut a.scopes,
             &mut a.extra_params,
-            &mut a.prefill_user_email,
+            Some(&mut a.prefill_user_email),
         ),
         Auth::OAuth2(a) => (
             &mut a.display_name,
             &mut a.client_id,
             &mut a.scopes,
             &mut a.extra_params,
-            &mut a.prefill_user_email,
+            Some(&mut a.prefill_user_email),
+        ),
+        Auth::ClientCredentials(a) => (
+            &mut a.display_name,
+            &mut a.client_id,
+            &mut a.scopes,
+            &mut a.extra_params,
+            None,
         ),
     };
     *display_name = auth.display_name().to_owned();
     *client_id = auth.client_id().to_owned();
     *scopes = auth.scopes().to_owned();
-    *extra_params = auth.extra_params().to_vec();
-    *email = auth.prefill_user_email().map(str::to_owned);
+    if same_request {
+        *extra_params = auth.extra_params().to_vec();
+    }
+    if let Some(email) = email {
+        *email = auth.prefill_user_email().map(str::to_owned);
+    }
     next
 }
 
@@ -241,6 +277,9 @@ fn apply(flags: &ConnectorFlags, connector: &mut Connector) -> Result<(), Failur
     set(&mut connector.base_url, &flags.base_url);
     set(&mut connector.redirect_uri, &flags.redirect_uri);
     set(&mut connector.probe_path, &flags.probe_path);
+    if let Some(path) = &flags.ca_file {
+        connector.ca_file = (!path.trim().is_empty()).then(|| path.clone());
+    }
     if let Some(kind) = flags.auth {
         connector.auth = convert_auth(&connector.auth, kind.into());
     }
@@ -288,51 +327,141 @@ fn apply(flags: &ConnectorFlags, connector: &mut Connector) -> Result<(), Failur
             if let Some(params) = params {
                 a.extra_params = params;
             }
+            set_optional(&mut a.client_secret_env, &flags.client_secret_env);
+        }
+        Auth::ClientCredentials(a) => {
+            reject_for(flags, AuthKind::ClientCredentials)?;
+            apply_service_user(flags, a, params);
         }
     }
     Ok(())
 }
 
+fn apply_service_user(
+    flags: &ConnectorFlags,
+    a: &mut ClientCredentialsAuth,
+    params: Option<Vec<Param>>,
+) {
+    set(&mut a.display_name, &flags.display_name);
+    // One endpoint source: giving one on edit replaces the other.
+    if flags.token_endpoint.is_some() {
+        set_optional(&mut a.token_endpoint, &flags.token_endpoint);
+        if flags.authority.is_none() {
+            a.authority_url = None;
+        }
+    }
+    if flags.authority.is_some() {
+        set_optional(&mut a.authority_url, &flags.authority);
+        if flags.token_endpoint.is_none() {
+            a.token_endpoint = None;
+        }
+    }
+    set(&mut a.client_id, &flags.client_id);
+    set(&mut a.scopes, &flags.scopes);
+    toggle(
+        &mut a.validate_endpoints,
+        flags.validate_endpoints,
+        flags.no_validate_endpoints,
+    );
+    toggle(
+        &mut a.validate_issuer_name,
+        flags.validate_issuer_name,
+        flags.no_validate_issuer_name,
+    );
+    toggle(
+        &mut a.validate_token_issuer_name,
+        flags.validate_token_issuer_name,
+        flags.no_validate_token_issuer_name,
+    );
+    set_optional(&mut a.client_secret_env, &flags.client_secret_env);
+    if let Some(params) = params {
+        a.extra_params = params;
+    }
+}
+
 fn reject_for(flags: &ConnectorFlags, kind: AuthKind) -> Result<(), Failure> {
-    let other_type_flags: &[(&str, bool)] = match kind {
-        AuthKind::OpenId => &[
-            (
-                "--authorization-endpoint",
-                flags.authorization_endpoint.is_some(),
-            ),
-            ("--token-endpoint", flags.token_endpoint.is_some()),
-            ("--issuer", flags.issuer.is_some()),
-            ("--client-secret-stdin", flags.client_secret_stdin),
-            ("--no-pkce", flags.no_pkce),
-            ("--pkce", flags.pkce),
-        ],
-        AuthKind::OAuth2 => &[
-            ("--authority", flags.authority.is_some()),
-            ("--no-validate-endpoints", flags.no_validate_endpoints),
-            ("--validate-endpoints", flags.validate_endpoints),
-            ("--no-validate-issuer-name", flags.no_validate_issuer_name),
-            ("--validate-issuer-name", flags.validate_issuer_name),
-            (
-                "--no-validate-token-issuer-name",
-                flags.no_validate_token_issuer_name,
-            ),
-            (
-                "--validate-token-issuer-name",
-                flags.validate_token_issuer_name,
-            ),
-            ("--no-par", flags.no_par),
-            ("--par", flags.par),
-        ],
-    };
-    match other_type_flags.iter().find(|(_, given)| *given) {
+    use AuthKind::{ClientCredentials as Cc, OAuth2, OpenId};
+    let type_flags: &[(&str, bool, &[AuthKind])] = &[
+        ("--authority", flags.authority.is_some(), &[OpenId, Cc]),
+        (
+            "--authorization-endpoint",
+            flags.authorization_endpoint.is_some(),
+            &[OAuth2],
+        ),
+        (
+            "--token-endpoint",
+            flags.token_endpoint.is_some(),
+            &[OAuth2, Cc],
+        ),
+        ("--issuer", flags.issuer.is_some(), &[OAuth2]),
+        (
+            "--client-secret-stdin",
+            flags.client_secret_stdin,
+            &[OAuth2, Cc],
+        ),
+        (
+            "--remove-client-secret",
+            flags.remove_client_secret,
+            &[OAuth2, Cc],
+        ),
+        (
+            "--client-secret-env",
+            flags.client_secret_env.is_some(),
+            &[OAuth2, Cc],
+        ),
+        ("--no-pkce", flags.no_pkce, &[OAuth2]),
+        ("--pkce", flags.pkce, &[OAuth2]),
+        (
+            "--no-validate-endpoints",
+            flags.no_validate_endpoints,
+            &[OpenId, Cc],
+        ),
+        (
+            "--validate-endpoints",
+            flags.validate_endpoints,
+            &[OpenId, Cc],
+        ),
+        (
+            "--no-validate-issuer-name",
+            flags.no_validate_issuer_name,
+            &[OpenId, Cc],
+        ),
+        (
+            "--validate-issuer-name",
+            flags.validate_issuer_name,
+            &[OpenId, Cc],
+        ),
+        (
+            "--no-validate-token-issuer-name",
+            flags.no_validate_token_issuer_name,
+            &[OpenId, Cc],
+        ),
+        (
+            "--validate-token-issuer-name",
+            flags.validate_token_issuer_name,
+            &[OpenId, Cc],
+        ),
+        ("--no-par", flags.no_par, &[OpenId]),
+        ("--par", flags.par, &[OpenId]),
+        (
+            "--prefill-user-email",
+            flags.prefill_user_email.is_some(),
+            &[OpenId, OAuth2],
+        ),
+    ];
+    match type_flags
+        .iter()
+        .find(|(_, given, kinds)| *given && !kinds.contains(&kind))
+    {
         None => Ok(()),
-        Some((flag, _)) => Err(Failure::usage(format!(
+        Some((flag, _, kinds)) => Err(Failure::usage(format!(
             "{flag} does not apply to {}; use --auth {} for it",
             kind.label(),
-            match kind {
-                AuthKind::OpenId => "oauth2",
-                AuthKind::OAuth2 => "openid",
-            }
+            kinds
+                .iter()
+                .map(|k| k.short())
+                .collect::<Vec<_>>()
+                .join(" or ")
         ))),
     }
 }
@@ -340,6 +469,13 @@ fn reject_for(flags: &ConnectorFlags, kind: AuthKind) -> Result<(), Failure> {
 fn set(slot: &mut String, value: &Option<String>) {
     if let Some(value) = value {
         slot.clone_from(value);
+    }
+}
+
+/// An optional text field: a given "" clears it.
+fn set_optional(slot: &mut Option<String>, value: &Option<String>) {
+    if let Some(value) = value {
+        *slot = (!value.trim().is_empty()).then(|| value.clone());
     }
 }
 
@@ -453,13 +589,24 @@ fn print_saved(verb: &str, connector: &Connector) {
         connector.auth_kind().label(),
         connector.agent_group
     );
-    if connector.has_client_secret() {
-        println!("The client secret is stored in the OS keyring.");
+    match connector.secret_source() {
+        Some(SecretSource::Keyring) => println!("The client secret is stored in the OS keyring."),
+        Some(SecretSource::Env(var)) => println!(
+            "The client secret is read from the environment variable {var} at each login; \
+             it is not stored, and tokens stay in the process that got them."
+        ),
+        None => {}
     }
-    println!(
-        "Register this redirect URI on the IFS IAM client: {}",
-        connector.redirect_uri
-    );
+    if connector.auth_kind().is_interactive() {
+        println!(
+            "Register this redirect URI on the IFS IAM client: {}",
+            connector.redirect_uri
+        );
+    } else {
+        println!(
+            "The IAM client needs Service Accounts turned on and an IFS service user linked to it."
+        );
+    }
     println!(
         "Test it with: ifs-connect login {}",
         shell_word(&connector.name)
@@ -517,6 +664,69 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn a_service_user_takes_its_own_flags_only() {
+        let mut c = Connector::new(
+            "svc",
+            Auth::ClientCredentials(ClientCredentialsAuth {
+                token_endpoint: Some("https://x.example.com/token".into()),
+                ..ClientCredentialsAuth::default()
+            }),
+        );
+        for flags in [
+            ConnectorFlags {
+                authorization_endpoint: Some("https://x.example.com/auth".into()),
+                ..ConnectorFlags::default()
+            },
+            ConnectorFlags {
+                prefill_user_email: Some("a@b.co".into()),
+                ..ConnectorFlags::default()
+            },
+            ConnectorFlags {
+                no_pkce: true,
+                ..ConnectorFlags::default()
+            },
+        ] {
+            let err = apply(&flags, &mut c).unwrap_err();
+            assert!(
+                err.message
+                    .contains("does not apply to OAuth2 Client Credentials")
+            );
+        }
+        // An authority replaces the token endpoint: one source of the endpoint at a time.
+        let flags = ConnectorFlags {
+            authority: Some("https://x.example.com/realms/r".into()),
+            client_secret_env: Some("SVC_SECRET".into()),
+            no_validate_endpoints: true,
+            ..ConnectorFlags::default()
+        };
+        apply(&flags, &mut c).unwrap();
+        let Auth::ClientCredentials(a) = &c.auth else {
+            panic!()
+        };
+        assert_eq!(a.token_endpoint, None);
+        assert_eq!(
+            a.authority_url.as_deref(),
+            Some("https://x.example.com/realms/r")
+        );
+        assert_eq!(a.client_secret_env.as_deref(), Some("SVC_SECRET"));
+        assert!(!a.validate_endpoints);
+    }
+
+    #[test]
+    fn switching_to_a_service_user_drops_browser_parameters() {
+        let oauth2 = Auth::OAuth2(OAuth2Auth {
+            client_id: "flow".into(),
+            extra_params: vec![Param::new("prompt", "login")],
+            ..OAuth2Auth::default()
+        });
+        let Auth::ClientCredentials(a) = convert_auth(&oauth2, AuthKind::ClientCredentials) else {
+            panic!()
+        };
+        assert_eq!(a.client_id, "flow");
+        assert!(a.extra_params.is_empty());
     }
 
     #[test]

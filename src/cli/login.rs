@@ -11,10 +11,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Context, Failure};
-use crate::core::connector::{Connector, LastTest};
+use crate::core::connector::Connector;
+use crate::core::describe;
 use crate::core::login::{
     self, BrowserMode, Claims, DevicePrompt, ErrorKind, LoginEvent, LoginOptions, LoginOutcome,
-    SignatureStatus, StepReport,
+    StepReport,
 };
 
 #[derive(Debug, clap::Args)]
@@ -52,6 +53,13 @@ const MAX_PASTED_LINE: u64 = 16 * 1024;
 
 pub async fn run(context: &Context, args: LoginArgs) -> Result<ExitCode, Failure> {
     let connector = context.workspace.get(&args.name)?;
+    if !connector.auth_kind().is_interactive() && (args.device || args.no_browser) {
+        return Err(Failure::usage(format!(
+            "'{}' is a service user: it signs in without a browser or a device, so --device \
+             and --no-browser do not apply",
+            connector.name
+        )));
+    }
     let options = LoginOptions {
         timeout: Duration::from_secs(args.timeout),
         browser: if args.no_browser {
@@ -303,55 +311,16 @@ pub(super) fn human_report(
 }
 
 fn claim_lines(claims: &Claims) -> Vec<String> {
-    let mut rows: Vec<(&str, String)> = Vec::new();
-    let mut add = |label: &'static str, value: Option<String>| {
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
-            rows.push((label, value));
-        }
-    };
-    add("Issuer (iss)", claims.iss.clone());
-    add("Subject (sub)", claims.sub.clone());
-    add("Audience (aud)", Some(claims.aud.join(", ")));
-    add("Email", claims.email.clone());
-    add("Name", claims.name.clone());
-    add("Expires", claims.expires_at.clone());
-    add("Scopes", claims.scope.clone());
-    add(
-        "Refresh token",
-        Some(if claims.refresh_token {
-            "received".into()
-        } else {
-            "none".into()
-        }),
-    );
-    add(
-        "Signature",
-        claims.signature.as_ref().map(|s| match s {
-            SignatureStatus::Verified { alg } => format!("verified ({alg})"),
-            SignatureStatus::NotVerifiedNoJwks => {
-                "not verified: no JWKS known (token taken straight from the token endpoint over TLS)"
-                    .into()
-            }
-        }),
-    );
-    rows.into_iter()
+    describe::claim_rows(claims)
+        .into_iter()
         .map(|(label, value)| format!("  {label:<14} {value}"))
         .collect()
 }
 
 /// Record the result for the list screen. A cancelled test says nothing about the connector.
 pub(super) async fn remember(context: &Context, connector: &Connector, outcome: &LoginOutcome) {
-    if outcome
-        .error
-        .as_ref()
-        .is_some_and(|e| e.kind == ErrorKind::Cancelled)
-    {
+    let Some(last) = describe::last_test(outcome, time::OffsetDateTime::now_utc()) else {
         return;
-    }
-    let last = LastTest {
-        ok: outcome.ok,
-        at: time::OffsetDateTime::now_utc(),
-        summary: summary(outcome),
     };
     let workspace = context.workspace.clone();
     let id = connector.id.clone();
@@ -362,46 +331,10 @@ pub(super) async fn remember(context: &Context, connector: &Connector, outcome: 
     }
 }
 
-/// One line for the list screen: who signed in, or what went wrong.
-fn summary(outcome: &LoginOutcome) -> String {
-    if let Some(error) = &outcome.error {
-        return format!("{}: {}", error.kind.as_str(), error.message);
-    }
-    let who = outcome.claims.as_ref().and_then(|c| {
-        c.email
-            .clone()
-            .or_else(|| c.name.clone())
-            .or_else(|| c.sub.clone())
-    });
-    match who {
-        Some(who) => format!("signed in as {who}"),
-        None => "signed in".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::login::{LoginError, Step};
-
-    #[test]
-    fn summary_names_the_user_or_the_error() {
-        let ok = LoginOutcome {
-            ok: true,
-            claims: Some(Claims {
-                sub: Some("u1".into()),
-                email: Some("a@b.co".into()),
-                ..Claims::default()
-            }),
-            ..LoginOutcome::default()
-        };
-        assert_eq!(summary(&ok), "signed in as a@b.co");
-        let failed = LoginOutcome {
-            error: Some(LoginError::new(ErrorKind::Timeout, "no redirect")),
-            ..LoginOutcome::default()
-        };
-        assert_eq!(summary(&failed), "timeout: no redirect");
-    }
+    use crate::core::login::Step;
 
     #[test]
     fn step_lines_show_mark_label_and_time() {

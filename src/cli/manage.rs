@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::connector_args::{blocking, shell_word};
 use super::{Context, Failure};
-use crate::core::connector::{Auth, Connector};
+use crate::core::connector::Connector;
+use crate::core::describe;
 use crate::core::secrets::SecretKind;
 use crate::core::store::CONFIG_VERSION;
 
@@ -123,8 +124,8 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
 /// What `show` says about the secrets: whether they are really in the keyring.
 #[derive(Debug, Serialize)]
 struct SecretState {
-    client_secret: &'static str,
-    refresh_token: &'static str,
+    client_secret: String,
+    refresh_token: String,
 }
 
 pub async fn show(context: &Context, args: ShowArgs) -> Result<ExitCode, Failure> {
@@ -145,6 +146,20 @@ pub async fn show(context: &Context, args: ShowArgs) -> Result<ExitCode, Failure
 }
 
 async fn secret_state(context: &Context, connector: &Connector) -> SecretState {
+    if let Some(var) = connector.client_secret_env() {
+        // Such a connector never uses the keyring (it may not even exist on this machine).
+        return SecretState {
+            client_secret: format!(
+                "from the environment variable {var} ({} here)",
+                if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+                    "set"
+                } else {
+                    "NOT set"
+                }
+            ),
+            refresh_token: "none (tokens stay in the process that got them)".into(),
+        };
+    }
     let secrets = context.workspace.secrets().clone();
     let id = connector.id.clone();
     let expects_secret = connector.has_client_secret();
@@ -155,87 +170,37 @@ async fn secret_state(context: &Context, connector: &Connector) -> SecretState {
         ))
     })
     .await;
-    match lookup {
-        Ok((has_secret, has_refresh)) => SecretState {
-            client_secret: match (expects_secret, has_secret) {
+    let (client_secret, refresh_token) = match lookup {
+        Ok((has_secret, has_refresh)) => (
+            match (expects_secret, has_secret) {
                 (true, true) => "stored in keyring",
                 (true, false) => "MISSING from keyring: set it with edit --client-secret-stdin",
                 (false, _) => "none",
             },
-            refresh_token: if has_refresh {
+            if has_refresh {
                 "stored in keyring"
             } else {
                 "none"
             },
-        },
-        Err(_) => SecretState {
-            client_secret: if expects_secret {
+        ),
+        Err(_) => (
+            if expects_secret {
                 "stored in keyring (keyring not reachable to confirm)"
             } else {
                 "none"
             },
-            refresh_token: "unknown (keyring not reachable)",
-        },
+            "unknown (keyring not reachable)",
+        ),
+    };
+    SecretState {
+        client_secret: client_secret.into(),
+        refresh_token: refresh_token.into(),
     }
 }
 
 fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)> {
-    let yes_no = |b: bool| if b { "on" } else { "off" }.to_owned();
-    let params = |p: &[crate::core::connector::Param]| {
-        if p.is_empty() {
-            "none".to_owned()
-        } else {
-            p.iter()
-                .map(|p| format!("{}={}", p.key, p.value))
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
-    };
-    let mut rows = vec![
-        ("Name", c.name.clone()),
-        ("Agent Group", c.agent_group.clone()),
-        ("Base URL", c.base_url.clone()),
-        ("Authentication Type", c.auth_kind().label().to_owned()),
-        ("Display name", or_none(c.auth.display_name())),
-    ];
-    match &c.auth {
-        Auth::OpenId(a) => rows.extend([
-            ("Authority URL", a.authority_url.clone()),
-            ("Client ID", a.client_id.clone()),
-            ("Scopes", a.scopes.clone()),
-            ("Extra query parameters", params(&a.extra_params)),
-            ("Validate Endpoints", yes_no(a.validate_endpoints)),
-            ("Validate Issuer Name", yes_no(a.validate_issuer_name)),
-            (
-                "Validate Token Issuer Name",
-                yes_no(a.validate_token_issuer_name),
-            ),
-            ("Pushed authorization (PAR)", yes_no(a.use_par)),
-            (
-                "Prefill User Email",
-                a.prefill_user_email.clone().unwrap_or_else(|| "off".into()),
-            ),
-        ]),
-        Auth::OAuth2(a) => rows.extend([
-            ("Authorization Endpoint", a.authorization_endpoint.clone()),
-            ("Token Endpoint", a.token_endpoint.clone()),
-            (
-                "Issuer",
-                a.issuer.clone().unwrap_or_else(|| "not set".into()),
-            ),
-            ("Client ID", a.client_id.clone()),
-            ("Client Secret", secrets.client_secret.to_owned()),
-            ("Scopes", a.scopes.clone()),
-            ("Extra query parameters", params(&a.extra_params)),
-            ("PKCE", yes_no(a.pkce)),
-            (
-                "Prefill User Email",
-                a.prefill_user_email.clone().unwrap_or_else(|| "off".into()),
-            ),
-        ]),
-    }
+    let mut rows = describe::connector_rows(c, &secrets.client_secret, describe::Density::Full);
     rows.extend([
-        ("Redirect URI", c.redirect_uri.clone()),
         (
             "Probe path",
             if c.probe_path.is_empty() {
@@ -244,7 +209,13 @@ fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)>
                 c.probe_path.clone()
             },
         ),
-        ("Refresh token", secrets.refresh_token.to_owned()),
+        (
+            "CA file",
+            c.ca_file
+                .clone()
+                .unwrap_or_else(|| "none (the OS store and SSL_CERT_FILE)".into()),
+        ),
+        ("Refresh token", secrets.refresh_token.clone()),
         ("Last test", last_test_text(c)),
     ]);
     if let Some(t) = &c.last_test {
@@ -358,12 +329,4 @@ fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(Failure::other)?;
     println!("{text}");
     Ok(())
-}
-
-fn or_none(text: &str) -> String {
-    if text.is_empty() {
-        "(none)".to_owned()
-    } else {
-        text.to_owned()
-    }
 }

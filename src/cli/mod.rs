@@ -11,6 +11,7 @@ pub use crate::core::Context;
 use crate::core::paths::Paths;
 use crate::core::secrets::OsKeyring;
 
+mod completions;
 mod connector_args;
 mod groups;
 mod hidden_input;
@@ -77,12 +78,22 @@ pub enum Command {
     Logout(logout::LogoutArgs),
     /// Run a local IFS-Cloud-like identity provider and API to try everything without a tenant
     Sandbox(sandbox::SandboxArgs),
+    /// Print a shell completion script (e.g. `ifs-connect completions bash > ~/.local/share/bash-completion/completions/ifs-connect`)
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff), e.g. `ifs-connect man > ~/.local/share/man/man1/ifs-connect.1`
+    Man,
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    // Generated from the definition alone: no config dir, log file or runtime needed.
+    let printed = match &cli.command {
+        Some(Command::Completions(args)) => Some(completions::completions(args.shell)),
+        Some(Command::Man) => Some(completions::man()),
+        _ => None,
+    };
+    match printed.unwrap_or_else(|| run(cli)) {
         Ok(code) => code,
         Err(failure) => failure.report(),
     }
@@ -120,6 +131,8 @@ async fn dispatch(context: Context, command: Option<Command>) -> Result<ExitCode
         Command::Token(args) => token::run(&context, args).await,
         Command::Logout(args) => logout::run(&context, args).await,
         Command::Sandbox(args) => sandbox::run(&context, args).await,
+        Command::Completions(args) => completions::completions(args.shell),
+        Command::Man => completions::man(),
     }
 }
 
@@ -137,5 +150,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Token(_) => "token",
         Command::Logout(_) => "logout",
         Command::Sandbox(_) => "sandbox",
+        Command::Completions(_) => "completions",
+        Command::Man => "man",
     }
 }

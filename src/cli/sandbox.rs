@@ -9,13 +9,20 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
 use super::{Context, Failure};
-use crate::core::connector::{Auth, Connector, DEFAULT_REDIRECT_URI, OAuth2Auth, OpenIdAuth};
+use crate::core::connector::{
+    Auth, ClientCredentialsAuth, Connector, DEFAULT_REDIRECT_URI, OAuth2Auth, OpenIdAuth,
+};
 use crate::core::secrets::SecretKind;
 use crate::core::workspace::{SecretChange, Workspace, WorkspaceError};
-use crate::sandbox::{self, CONFIDENTIAL_CLIENT_ID, Lifetimes, PUBLIC_CLIENT_ID, Sandbox};
+use crate::sandbox::{
+    self, CONFIDENTIAL_CLIENT_ID, Lifetimes, PUBLIC_CLIENT_ID, SERVICE_CLIENT_ID, Sandbox,
+};
 
 pub const OPENID_CONNECTOR: &str = "sandbox-openid";
 pub const OAUTH2_CONNECTOR: &str = "sandbox-oauth2";
+pub const SERVICE_CONNECTOR: &str = "sandbox-service";
+/// `sandbox --tls` writes its CA certificate here, in the data dir.
+pub const CA_FILE_NAME: &str = "sandbox-ca.pem";
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -28,7 +35,8 @@ pub struct SandboxArgs {
     /// Port on 127.0.0.1 [default: a free one chosen by the OS]
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
-    /// Also save two ready connectors, sandbox-openid and sandbox-oauth2 (replacing earlier ones)
+    /// Also save three ready connectors, sandbox-openid, sandbox-oauth2 and sandbox-service
+    /// (replacing earlier ones)
     #[arg(long)]
     pub add: bool,
     /// Print one JSON line with the sandbox's values when it is ready, instead of the instructions
@@ -37,6 +45,20 @@ pub struct SandboxArgs {
     /// Show the confidential client's secret in the instructions, to type it into the wizard
     #[arg(long)]
     pub show_secret: bool,
+    /// Serve HTTPS with a certificate from a CA made for this run; its certificate is written
+    /// to sandbox-ca.pem in the data dir (trust it with SSL_CERT_FILE or --ca-file)
+    #[arg(long)]
+    pub tls: bool,
+    /// Serve HTTPS with this PEM certificate chain instead of a made one (with --tls-key)
+    #[arg(long, hide = true, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, hide = true, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Host name in the sandbox's URLs instead of 127.0.0.1 (it still listens on 127.0.0.1
+    /// only; for tests that reach it through a proxy)
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub hostname: Option<String>,
     /// Access and ID token lifetime in seconds (for tests of expiry)
     #[arg(long, hide = true, default_value_t = 300, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -61,6 +83,8 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
             device_interval: Duration::from_secs(args.device_interval),
             ..Lifetimes::default()
         },
+        tls: tls_source(context, &args),
+        host: args.hostname.clone(),
     };
     let sandbox = Sandbox::start(config).await.map_err(Failure::other)?;
     let saved = if args.add {
@@ -68,6 +92,8 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     } else {
         Vec::new()
     };
+    let shutdown = CancellationToken::new();
+    watch_signals(shutdown.clone());
     let ready_ms = started.elapsed().as_millis() as u64;
     tracing::info!(ready_ms, port = sandbox.port(), "sandbox ready");
     if args.json {
@@ -75,8 +101,6 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     } else {
         print_instructions(&sandbox, &saved, args.show_secret);
     }
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
     sandbox.serve(shutdown).await.map_err(Failure::other)?;
     if !args.json {
         eprintln!("Sandbox stopped.");
@@ -85,27 +109,49 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
     Ok(ExitCode::SUCCESS)
 }
 
+/// The sandbox's own CA goes to the data dir, next to the log: it changes every run and is
+/// no configuration.
+fn tls_source(context: &Context, args: &SandboxArgs) -> Option<sandbox::TlsSource> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(sandbox::TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ if args.tls => Some(sandbox::TlsSource::Generate {
+            ca_file: context.paths.data_dir.join(CA_FILE_NAME),
+        }),
+        _ => None,
+    }
+}
+
 /// Ctrl-C, or a TERM from a test harness or a service manager, stops the sandbox cleanly.
-async fn cancel_on_signal(shutdown: CancellationToken) {
+/// The handlers are registered before the ready line is printed: whoever reads that line may
+/// signal at once, and a signal before registration would kill the process uncleanly.
+fn watch_signals(shutdown: CancellationToken) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    result = tokio::signal::ctrl_c() => log_signal_error(result),
-                    _ = term.recv() => {}
-                }
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut interrupt), Ok(mut term)) => {
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                    shutdown.cancel();
+                });
+                return;
             }
-            Err(e) => {
-                tracing::warn!("cannot watch for TERM: {e}");
-                log_signal_error(tokio::signal::ctrl_c().await);
-            }
+            (Err(e), _) | (_, Err(e)) => tracing::warn!("cannot watch for Ctrl-C or TERM: {e}"),
         }
     }
-    #[cfg(not(unix))]
-    log_signal_error(tokio::signal::ctrl_c().await);
-    shutdown.cancel();
+    tokio::spawn(async move {
+        log_signal_error(tokio::signal::ctrl_c().await);
+        shutdown.cancel();
+    });
 }
 
 fn log_signal_error(result: std::io::Result<()>) {
@@ -121,16 +167,29 @@ async fn add_connectors(workspace: &Workspace, sandbox: &Sandbox) -> Result<Vec<
     let workspace = workspace.clone();
     let openid = openid_connector(sandbox);
     let oauth2 = oauth2_connector(sandbox);
+    let service = service_connector(sandbox);
     let secret = sandbox.client_secret().clone();
     let saved = tokio::task::spawn_blocking(move || -> Result<Vec<String>, Failure> {
         let a = replace_connector(&workspace, openid, SecretChange::Keep)?;
         // Say what did get saved: the keyring (needed only for the secret) may be the problem.
-        let b = replace_connector(&workspace, oauth2, SecretChange::Set(secret)).map_err(|e| {
-            Failure::other(format!(
-                "{OPENID_CONNECTOR} was saved, {OAUTH2_CONNECTOR} was not: {e}"
-            ))
+        let not_saved = |what: &str, e: WorkspaceError| {
+            Failure::other(format!("{OPENID_CONNECTOR} was saved, {what} not: {e}"))
+        };
+        let b = replace_connector(&workspace, oauth2, SecretChange::Set(secret.clone())).map_err(
+            |e| {
+                not_saved(
+                    &format!("{OAUTH2_CONNECTOR} and {SERVICE_CONNECTOR} were"),
+                    e,
+                )
+            },
+        )?;
+        let c = replace_connector(&workspace, service, SecretChange::Set(secret)).map_err(|e| {
+            not_saved(
+                &format!("{OAUTH2_CONNECTOR} too, {SERVICE_CONNECTOR} was"),
+                e,
+            )
         })?;
-        Ok(vec![a.name, b.name])
+        Ok(vec![a.name, b.name, c.name])
     })
     .await
     .map_err(|_| Failure::other("saving the sandbox connectors stopped unexpectedly"))??;
@@ -175,6 +234,7 @@ fn openid_connector(sandbox: &Sandbox) -> Connector {
         }),
     );
     connector.base_url = sandbox.base_url().to_owned();
+    connector.ca_file = ca_file_text(sandbox);
     connector
 }
 
@@ -189,6 +249,22 @@ fn oauth2_connector(sandbox: &Sandbox) -> Connector {
             client_id: CONFIDENTIAL_CLIENT_ID.into(),
             issuer: Some(sandbox.issuer().to_owned()),
             ..OAuth2Auth::default()
+        }),
+    );
+    connector.base_url = sandbox.base_url().to_owned();
+    connector.ca_file = ca_file_text(sandbox);
+    connector
+}
+
+/// A service user: the token endpoint comes from the sandbox's discovery document.
+fn service_connector(sandbox: &Sandbox) -> Connector {
+    let mut connector = Connector::new(
+        SERVICE_CONNECTOR,
+        Auth::ClientCredentials(ClientCredentialsAuth {
+            display_name: "IFS Cloud sandbox (service user)".into(),
+            authority_url: Some(sandbox.issuer().to_owned()),
+            client_id: SERVICE_CLIENT_ID.into(),
+            ..ClientCredentialsAuth::default()
         }),
     );
     connector.base_url = sandbox.base_url().to_owned();
@@ -210,11 +286,13 @@ fn print_json(sandbox: &Sandbox, saved: &[String], ready_ms: u64) {
         "token_endpoint": sandbox.endpoint("token"),
         "public_client_id": PUBLIC_CLIENT_ID,
         "confidential_client_id": CONFIDENTIAL_CLIENT_ID,
+        "service_client_id": SERVICE_CLIENT_ID,
         "client_secret": sandbox.client_secret().expose_secret(),
         "redirect_uri": DEFAULT_REDIRECT_URI,
         "username": sandbox::DEMO.username,
         "password": sandbox::DEMO.password,
         "connectors": saved,
+        "ca_file": ca_file_text(sandbox),
         "ready_ms": ready_ms,
     });
     print_and_flush(&format!("{line}\n"));
@@ -238,7 +316,10 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String], show_secret: bool) {
          \x20   Authorization Endpoint  {auth}\n\
          \x20   Token Endpoint          {token}\n\
          \x20   Client ID               {confidential}\n\
-         \x20   Client Secret           {secret}\n\n",
+         \x20   Client Secret           {secret}\n\n\
+         \x20 OAuth2 Client Credentials (a service user; `ifs-connect add --auth client-credentials`)\n\
+         \x20   Authority URL           {issuer}\n\
+         \x20   Client ID               {service}   (the same secret)\n\n",
         base = sandbox.base_url(),
         redirect = DEFAULT_REDIRECT_URI,
         issuer = sandbox.issuer(),
@@ -247,6 +328,7 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String], show_secret: bool) {
         auth = sandbox.endpoint("auth"),
         token = sandbox.endpoint("token"),
         confidential = CONFIDENTIAL_CLIENT_ID,
+        service = SERVICE_CLIENT_ID,
         secret = if show_secret {
             format!(
                 "{}   (new every run, shown only here)",
@@ -256,19 +338,51 @@ fn print_instructions(sandbox: &Sandbox, saved: &[String], show_secret: bool) {
             "hidden: run with --show-secret to type it in, or use --add (keyring)".to_owned()
         },
     );
+    if let Some(ca) = sandbox.ca_file() {
+        text.push_str(&tls_instructions(
+            &ca.display().to_string(),
+            !saved.is_empty(),
+        ));
+    }
     if saved.is_empty() {
         text.push_str(
-            "Or stop this and run `ifs-connect sandbox --add`: it also saves two ready connectors.\n",
+            "Or stop this and run `ifs-connect sandbox --add`: it also saves three ready connectors.\n",
         );
     } else {
         text.push_str(&format!(
             "Saved the connectors {} (replacing earlier ones; run --add again after a restart,\n\
              since the port and the secret change). In another terminal run `ifs-connect`,\n\
-             select one and press t for a test login, or run `ifs-connect login {OPENID_CONNECTOR}`.\n",
-            saved.join(" and ")
+             select one and press t for a test login, or run `ifs-connect login {OPENID_CONNECTOR}`.\n\
+             A script gets the service user's token with `ifs-connect token {SERVICE_CONNECTOR}`.\n",
+            saved.join(", ")
         ));
     }
     print_and_flush(&text);
+}
+
+/// What HTTPS with a private CA asks of the user: trust the CA in ifs-connect (and in the
+/// browser, which keeps its own list).
+fn tls_instructions(ca: &str, added: bool) -> String {
+    let connectors = if added {
+        "The saved connectors already trust it (their CA file).".to_owned()
+    } else {
+        format!(
+            "Trust it in ifs-connect with `--ca-file {ca}` on the connector, or for every \n\
+             connector with SSL_CERT_FILE={ca}."
+        )
+    };
+    format!(
+        "HTTPS: the certificate comes from a CA made for this run, written to\n\
+         \x20 {ca}\n\
+         {connectors}\n\
+         Your browser does not know this CA: it warns on the sign-in page. Accept the warning for\n\
+         127.0.0.1, or import the file into the browser's certificate authorities. The CA can\n\
+         only vouch for 127.0.0.1 and localhost, and its key is gone: trusting it is harmless.\n\n"
+    )
+}
+
+fn ca_file_text(sandbox: &Sandbox) -> Option<String> {
+    sandbox.ca_file().map(|p| p.display().to_string())
 }
 
 fn discovery_url(sandbox: &Sandbox) -> String {

@@ -49,9 +49,9 @@ pub async fn run(context: &Context, args: TokenArgs) -> Result<ExitCode, Failure
             login_interactively(context, &connector, &options, args.device).await?;
             fetch(context, &connector, &options)
                 .await
-                .map_err(Failure::other)?
+                .map_err(token_failure)?
         }
-        other => other.map_err(Failure::other)?,
+        other => other.map_err(token_failure)?,
     };
     tracing::info!(
         source = ?token.source,
@@ -60,6 +60,25 @@ pub async fn run(context: &Context, args: TokenArgs) -> Result<ExitCode, Failure
     );
     print_token(&token, args.json)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The provider's explanation with its fix; a connector that cannot work as saved (e.g. its
+/// secret's variable is unset) is a usage error.
+fn token_failure(error: TokenError) -> Failure {
+    match error {
+        TokenError::Provider(e) => {
+            let text = match &e.hint {
+                Some(hint) => format!("{} Fix: {hint}", e.message),
+                None => e.message.clone(),
+            };
+            if e.kind == login::ErrorKind::Config {
+                Failure::usage(text)
+            } else {
+                Failure::other(text)
+            }
+        }
+        other => Failure::other(other),
+    }
 }
 
 async fn fetch(

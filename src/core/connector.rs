@@ -1,8 +1,9 @@
 //! The connector model: what the "Configure REST Connector for IFS Cloud" page holds.
 //!
 //! Secrets are never part of this model. A connector only records *that* a client
-//! secret exists in the keyring (`has_client_secret`), so the config file can be
-//! shared, diffed and backed up without leaking anything.
+//! secret exists in the keyring (`has_client_secret`), or the *name* of the environment
+//! variable that holds it (`client_secret_env`), so the config file can be shared, diffed
+//! and backed up without leaking anything.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +11,8 @@ use serde::{Deserialize, Serialize};
 /// "any free port on 127.0.0.1" (RFC 8252 section 7.3, honoured by Keycloak).
 pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1/callback";
 pub const DEFAULT_SCOPES: &str = "openid";
+/// What IFS documents for a service user (client credentials): `microprofile-jwt` adds `upn`.
+pub const DEFAULT_SERVICE_SCOPES: &str = "openid microprofile-jwt";
 pub const DEFAULT_AGENT_GROUP: &str = "default";
 /// IFS Cloud's "who am I" call; a 404 usually means the Base URL is wrong.
 pub const DEFAULT_PROBE_PATH: &str =
@@ -58,6 +61,11 @@ pub struct Connector {
     #[serde(default = "default_probe_path")]
     pub probe_path: String,
     pub auth: Auth,
+    /// A PEM file of CA certificates trusted for this connector's HTTPS calls, besides the
+    /// OS store and `SSL_CERT_FILE`/`SSL_CERT_DIR`: for a private CA or a TLS-inspecting
+    /// proxy. An absolute path; the file itself stays where it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     /// The outcome of the last test login, shown on the list screen. Never holds a secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_test: Option<LastTest>,
@@ -72,6 +80,9 @@ pub enum Auth {
     /// "OAuth2-Authorization Code Flow": endpoints are entered by hand.
     #[serde(rename = "oauth2")]
     OAuth2(OAuth2Auth),
+    /// "OAuth2 Client Credentials": a service user, no person and no browser involved.
+    #[serde(rename = "client_credentials")]
+    ClientCredentials(ClientCredentialsAuth),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +92,8 @@ pub enum AuthKind {
     OpenId,
     #[serde(rename = "oauth2")]
     OAuth2,
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
 }
 
 impl AuthKind {
@@ -88,14 +101,22 @@ impl AuthKind {
         match self {
             AuthKind::OpenId => "OpenId Authentication",
             AuthKind::OAuth2 => "OAuth2 Authorization Code Flow",
+            AuthKind::ClientCredentials => "OAuth2 Client Credentials (service user)",
         }
     }
 
+    /// The list column and the `--auth` value.
     pub fn short(self) -> &'static str {
         match self {
             AuthKind::OpenId => "openid",
             AuthKind::OAuth2 => "oauth2",
+            AuthKind::ClientCredentials => "client-credentials",
         }
+    }
+
+    /// Whether a person signs in (in a browser or on another device) to get tokens.
+    pub fn is_interactive(self) -> bool {
+        !matches!(self, AuthKind::ClientCredentials)
     }
 }
 
@@ -147,6 +168,53 @@ pub struct OAuth2Auth {
     /// login verify the ID token's signature against that issuer's JWKS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// The environment variable that holds the client secret (its name only), instead of the
+    /// keyring. Login and token then never touch the keyring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_env: Option<String>,
+}
+
+/// OAuth2 client credentials grant (RFC 6749 section 4.4) for an IFS service user: a
+/// confidential IAM client with Service Accounts on. The token endpoint is given, or
+/// discovered from the authority with the OpenId Validate options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCredentialsAuth {
+    #[serde(default)]
+    pub display_name: String,
+    /// The token endpoint, when it is given by hand (then there is no discovery).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// Normalised like OpenId's; the token endpoint comes from its discovery document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_url: Option<String>,
+    pub client_id: String,
+    /// True when the client secret is stored in the keyring.
+    #[serde(default)]
+    pub has_client_secret: bool,
+    /// The environment variable that holds the client secret (its name only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_env: Option<String>,
+    #[serde(default = "default_service_scopes")]
+    pub scopes: String,
+    /// Extra parameters of the token request (e.g. `audience=...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_params: Vec<Param>,
+    #[serde(default = "yes")]
+    pub validate_endpoints: bool,
+    #[serde(default = "yes")]
+    pub validate_issuer_name: bool,
+    /// Compares a JWT access token's `iss` with the discovery issuer.
+    #[serde(default = "yes")]
+    pub validate_token_issuer_name: bool,
+}
+
+/// Where a connector's client secret comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource<'a> {
+    Keyring,
+    /// The named environment variable; the keyring is never used.
+    Env(&'a str),
 }
 
 /// One extra query parameter for the authorization request, kept in the user's order.
@@ -187,6 +255,7 @@ impl Connector {
             redirect_uri: default_redirect_uri(),
             probe_path: default_probe_path(),
             auth,
+            ca_file: None,
             last_test: None,
         }
     }
@@ -197,7 +266,30 @@ impl Connector {
 
     /// Whether the config says a client secret lives in the keyring for this connector.
     pub fn has_client_secret(&self) -> bool {
-        matches!(&self.auth, Auth::OAuth2(a) if a.has_client_secret)
+        match &self.auth {
+            Auth::OpenId(_) => false,
+            Auth::OAuth2(a) => a.has_client_secret,
+            Auth::ClientCredentials(a) => a.has_client_secret,
+        }
+    }
+
+    /// The environment variable named for the client secret, if any.
+    pub fn client_secret_env(&self) -> Option<&str> {
+        match &self.auth {
+            Auth::OpenId(_) => None,
+            Auth::OAuth2(a) => a.client_secret_env.as_deref(),
+            Auth::ClientCredentials(a) => a.client_secret_env.as_deref(),
+        }
+    }
+
+    /// Where the client secret comes from; None for a public client. A named variable wins
+    /// over the keyring (the config never names both; see `validate`).
+    pub fn secret_source(&self) -> Option<SecretSource<'_>> {
+        match self.client_secret_env() {
+            Some(var) => Some(SecretSource::Env(var)),
+            None if self.has_client_secret() => Some(SecretSource::Keyring),
+            None => None,
+        }
     }
 }
 
@@ -206,6 +298,7 @@ impl Auth {
         match self {
             Auth::OpenId(_) => AuthKind::OpenId,
             Auth::OAuth2(_) => AuthKind::OAuth2,
+            Auth::ClientCredentials(_) => AuthKind::ClientCredentials,
         }
     }
 
@@ -213,6 +306,7 @@ impl Auth {
         match self {
             Auth::OpenId(a) => &a.display_name,
             Auth::OAuth2(a) => &a.display_name,
+            Auth::ClientCredentials(a) => &a.display_name,
         }
     }
 
@@ -220,6 +314,7 @@ impl Auth {
         match self {
             Auth::OpenId(a) => &a.client_id,
             Auth::OAuth2(a) => &a.client_id,
+            Auth::ClientCredentials(a) => &a.client_id,
         }
     }
 
@@ -227,6 +322,7 @@ impl Auth {
         match self {
             Auth::OpenId(a) => &a.scopes,
             Auth::OAuth2(a) => &a.scopes,
+            Auth::ClientCredentials(a) => &a.scopes,
         }
     }
 
@@ -234,21 +330,26 @@ impl Auth {
         match self {
             Auth::OpenId(a) => &a.extra_params,
             Auth::OAuth2(a) => &a.extra_params,
+            Auth::ClientCredentials(a) => &a.extra_params,
         }
     }
 
+    /// No person signs in with client credentials, so there is no one to prefill.
     pub fn prefill_user_email(&self) -> Option<&str> {
         match self {
             Auth::OpenId(a) => a.prefill_user_email.as_deref(),
             Auth::OAuth2(a) => a.prefill_user_email.as_deref(),
+            Auth::ClientCredentials(_) => None,
         }
     }
 
-    /// PKCE is always on for OpenId Authentication; an option for OAuth2.
+    /// PKCE is always on for OpenId Authentication; an option for OAuth2; meaningless without
+    /// an authorization code.
     pub fn uses_pkce(&self) -> bool {
         match self {
             Auth::OpenId(_) => true,
             Auth::OAuth2(a) => a.pkce,
+            Auth::ClientCredentials(_) => false,
         }
     }
 }
@@ -283,6 +384,25 @@ impl Default for OAuth2Auth {
             pkce: true,
             prefill_user_email: None,
             issuer: None,
+            client_secret_env: None,
+        }
+    }
+}
+
+impl Default for ClientCredentialsAuth {
+    fn default() -> Self {
+        Self {
+            display_name: String::new(),
+            token_endpoint: None,
+            authority_url: None,
+            client_id: String::new(),
+            has_client_secret: false,
+            client_secret_env: None,
+            scopes: default_service_scopes(),
+            extra_params: Vec::new(),
+            validate_endpoints: true,
+            validate_issuer_name: true,
+            validate_token_issuer_name: true,
         }
     }
 }
@@ -297,6 +417,10 @@ fn default_probe_path() -> String {
 
 fn default_scopes() -> String {
     DEFAULT_SCOPES.to_owned()
+}
+
+fn default_service_scopes() -> String {
+    DEFAULT_SERVICE_SCOPES.to_owned()
 }
 
 fn yes() -> bool {
@@ -336,6 +460,33 @@ mod tests {
         assert!(a.validate_endpoints && a.validate_issuer_name && a.validate_token_issuer_name);
         assert_eq!(c.redirect_uri, DEFAULT_REDIRECT_URI);
         assert_eq!(c.probe_path, DEFAULT_PROBE_PATH);
+    }
+
+    #[test]
+    fn a_service_user_connector_round_trips_with_its_defaults() {
+        let text = r#"
+            id = "abc"
+            name = "batch"
+            agent_group = "default"
+            base_url = "https://ifs.example.com"
+            [auth]
+            type = "client_credentials"
+            authority_url = "https://ifs.example.com/auth/realms/prod"
+            client_id = "svc"
+            client_secret_env = "IFS_SECRET"
+        "#;
+        let c: Connector = toml::from_str(text).unwrap();
+        let Auth::ClientCredentials(a) = &c.auth else {
+            panic!("expected client_credentials")
+        };
+        assert_eq!(a.scopes, DEFAULT_SERVICE_SCOPES);
+        assert!(a.validate_endpoints && a.validate_issuer_name && a.validate_token_issuer_name);
+        assert_eq!(c.secret_source(), Some(SecretSource::Env("IFS_SECRET")));
+        assert!(!c.has_client_secret());
+        assert_eq!(c.auth_kind().short(), "client-credentials");
+        assert!(!c.auth_kind().is_interactive());
+        let back: Connector = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
     }
 
     #[test]

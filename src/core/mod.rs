@@ -1,7 +1,9 @@
 //! The core: connector model, validation, config store, secrets and the login engine.
 //! Nothing in here knows about terminals; the CLI and the TUI are faces over it.
 
+pub mod ca_bundle;
 pub mod connector;
+pub mod describe;
 pub mod login;
 pub mod paths;
 pub mod qr;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::connector::ConnectorId;
+use super::connector::{Connector, ConnectorId};
 
 pub const KEYRING_SERVICE: &str = "ifs-connect";
 
@@ -74,6 +74,14 @@ pub enum SecretsError {
          desktop, or run `gnome-keyring-daemon --unlock` in this session) and try again"
     )]
     Locked { detail: String },
+    /// The connector reads its client secret from an environment variable that is not set.
+    #[error(
+        "the environment variable {var} is not set, and this connector reads its client secret \
+         from it. Fix: export {var} with the client secret before running ifs-connect (in CI, \
+         from the runner's secret store), or keep the secret in the keyring instead: \
+         `ifs-connect edit NAME --client-secret-stdin`"
+    )]
+    EnvUnset { var: String },
     #[error("the OS keyring failed while handling the {what} ({detail})")]
     Failed { what: &'static str, detail: String },
     #[error("the keyring task stopped unexpectedly")]
@@ -98,6 +106,11 @@ pub trait SecretStore: Send + Sync + 'static {
         SecretKind::ALL
             .iter()
             .try_for_each(|kind| self.delete(id, *kind))
+    }
+
+    /// True when what is stored here dies with this process (nothing reaches the keyring).
+    fn process_only(&self) -> bool {
+        false
     }
 }
 
@@ -155,6 +168,91 @@ impl SecretStore for OsKeyring {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(classify(e, kind)),
         }
+    }
+}
+
+/// The store to use for one connector's secrets: `keyring` itself, or, for a connector that
+/// names an environment variable for its client secret, an [`EnvSecrets`] that never touches
+/// the keyring. Idempotent: a store that is already process-only is returned as it is, so
+/// every layer may call this.
+pub fn for_connector(connector: &Connector, keyring: &SharedSecrets) -> SharedSecrets {
+    match connector.client_secret_env() {
+        Some(var) if !keyring.process_only() => Arc::new(EnvSecrets::new(var)),
+        _ => Arc::clone(keyring),
+    }
+}
+
+/// A connector whose client secret is in an environment variable (CI runners and containers
+/// rarely have a Secret Service): the secret is read from there on each use, and the tokens
+/// it gets stay in this process's memory, so nothing reaches the keyring or a file.
+#[derive(Debug)]
+pub struct EnvSecrets {
+    var: String,
+    tokens: MemorySecrets,
+}
+
+impl EnvSecrets {
+    pub fn new(var: impl Into<String>) -> Self {
+        Self {
+            var: var.into(),
+            tokens: MemorySecrets::default(),
+        }
+    }
+
+    fn read_var(&self) -> Result<SecretString, SecretsError> {
+        let unset = || SecretsError::EnvUnset {
+            var: self.var.clone(),
+        };
+        let value = std::env::var_os(&self.var).ok_or_else(unset)?;
+        let text = value.into_string().map_err(|_| SecretsError::Failed {
+            what: "client secret",
+            detail: format!("the environment variable {} is not valid UTF-8", self.var),
+        })?;
+        // A trailing newline from `$(cat file)` or a secrets mount is never part of a secret.
+        let secret = SecretString::from(text.trim_end_matches(['\n', '\r']).to_owned());
+        if secret.expose_secret().is_empty() {
+            return Err(unset());
+        }
+        Ok(secret)
+    }
+}
+
+impl SecretStore for EnvSecrets {
+    fn set(
+        &self,
+        id: &ConnectorId,
+        kind: SecretKind,
+        value: &SecretString,
+    ) -> Result<(), SecretsError> {
+        match kind {
+            SecretKind::ClientSecret => Err(SecretsError::Failed {
+                what: "client secret",
+                detail: format!("it comes from the environment variable {}", self.var),
+            }),
+            _ => self.tokens.set(id, kind, value),
+        }
+    }
+
+    fn get(
+        &self,
+        id: &ConnectorId,
+        kind: SecretKind,
+    ) -> Result<Option<SecretString>, SecretsError> {
+        match kind {
+            SecretKind::ClientSecret => self.read_var().map(Some),
+            _ => self.tokens.get(id, kind),
+        }
+    }
+
+    fn delete(&self, id: &ConnectorId, kind: SecretKind) -> Result<(), SecretsError> {
+        match kind {
+            SecretKind::ClientSecret => Ok(()),
+            _ => self.tokens.delete(id, kind),
+        }
+    }
+
+    fn process_only(&self) -> bool {
+        true
     }
 }
 
@@ -286,6 +384,45 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("D-Bus"));
         assert!(text.contains("never falls back"));
+    }
+
+    #[test]
+    fn env_secrets_read_the_variable_and_keep_tokens_in_memory() {
+        let var = "IFS_CONNECT_UNIT_TEST_SECRET_ENV";
+        let id = ConnectorId::from("e1");
+        let store = EnvSecrets::new(var);
+        // SAFETY of the test: no other test reads or writes this variable.
+        let err = store.get(&id, SecretKind::ClientSecret).unwrap_err();
+        assert!(matches!(&err, SecretsError::EnvUnset { var: v } if v == var));
+        assert!(err.to_string().contains(var), "{err}");
+        store
+            .set(&id, SecretKind::AccessToken, &SecretString::from("at"))
+            .unwrap();
+        assert!(store.get(&id, SecretKind::AccessToken).unwrap().is_some());
+        assert!(store.process_only());
+        assert!(
+            store
+                .set(&id, SecretKind::ClientSecret, &SecretString::from("x"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn for_connector_scopes_only_connectors_that_name_a_variable() {
+        use crate::core::connector::{Auth, ClientCredentialsAuth};
+        let keyring: SharedSecrets = Arc::new(MemorySecrets::default());
+        let mut c = Connector::new(
+            "c",
+            Auth::ClientCredentials(ClientCredentialsAuth::default()),
+        );
+        assert!(!for_connector(&c, &keyring).process_only());
+        if let Auth::ClientCredentials(a) = &mut c.auth {
+            a.client_secret_env = Some("X".into());
+        }
+        let scoped = for_connector(&c, &keyring);
+        assert!(scoped.process_only());
+        // Idempotent: scoping again keeps the same in-memory tokens.
+        assert!(Arc::ptr_eq(&scoped, &for_connector(&c, &scoped)));
     }
 
     #[test]

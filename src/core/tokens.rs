@@ -159,6 +159,8 @@ impl TokenError {
 pub enum Source {
     Cache,
     Refresh,
+    /// A new client credentials request (a service user has no refresh token).
+    Request,
 }
 
 /// A usable access token.
@@ -232,6 +234,10 @@ pub async fn access_token(
     connector: &Connector,
     options: &LoginOptions,
 ) -> Result<AccessToken, TokenError> {
+    let secrets = &secrets::for_connector(connector, secrets);
+    if !connector.auth_kind().is_interactive() {
+        return service_access_token(secrets, config_dir, connector, options).await;
+    }
     if let Some(cached) = load_cached(secrets, &connector.id).await?
         && cached.usable_at(now())
     {
@@ -255,6 +261,56 @@ pub async fn access_token(
     Ok(AccessToken {
         cached,
         source: Source::Refresh,
+    })
+}
+
+/// A service user's token: the cache while it has more than [`MIN_REMAINING`] left, else a
+/// new client credentials request. Concurrent calls request once, under the refresh lock.
+/// When the secret comes from a variable the cache is this process's memory, shared with no
+/// other process, so there is nothing to lock.
+async fn service_access_token(
+    secrets: &SharedSecrets,
+    config_dir: &Path,
+    connector: &Connector,
+    options: &LoginOptions,
+) -> Result<AccessToken, TokenError> {
+    let id = &connector.id;
+    if let Some(cached) = load_cached(secrets, id).await?
+        && cached.usable_at(now())
+    {
+        return Ok(AccessToken {
+            cached,
+            source: Source::Cache,
+        });
+    }
+    let _lock = match secrets.process_only() {
+        true => None,
+        false => Some(TokenLock::acquire(config_dir, id).await?),
+    };
+    if let Some(cached) = load_cached(secrets, id).await?
+        && cached.usable_at(now())
+    {
+        tracing::info!(connector = %id, "token requested by another process meanwhile");
+        return Ok(AccessToken {
+            cached,
+            source: Source::Cache,
+        });
+    }
+    tracing::info!(connector = %id, "requesting an access token with client credentials");
+    let token = login::service_token(connector, secrets, options)
+        .await
+        .map_err(TokenError::Provider)?;
+    let cached = Cached::new(
+        &token.access_token,
+        token.expires_in,
+        token.scope.clone(),
+        Identity::default(),
+        now(),
+    );
+    store_cached(secrets, id, &cached).await?;
+    Ok(AccessToken {
+        cached,
+        source: Source::Request,
     })
 }
 
@@ -445,6 +501,7 @@ pub async fn logout(
     connector: &Connector,
     options: &LoginOptions,
 ) -> Result<LoggedOut, SecretsError> {
+    let secrets = &secrets::for_connector(connector, secrets);
     let id = &connector.id;
     let refresh = get_secret(secrets, id, SecretKind::RefreshToken).await?;
     let access = get_secret(secrets, id, SecretKind::AccessToken).await?;

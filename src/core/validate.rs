@@ -7,7 +7,7 @@ use std::fmt;
 
 use url::Url;
 
-use super::connector::{Auth, Connector, Param};
+use super::connector::{Auth, ClientCredentialsAuth, Connector, Param};
 
 /// The suffix an Authority URL may carry, stripped when normalising (NOTES.md section 2).
 pub const WELL_KNOWN_SUFFIX: &str = ".well-known/openid-configuration";
@@ -21,6 +21,17 @@ pub const RESERVED_PARAMS: &[&str] = &[
     "code_challenge_method",
     "nonce",
     "response_type",
+];
+
+/// Token-request parameters the client credentials grant owns; extra parameters may not
+/// override them (the secret least of all: it never goes into the config).
+pub const TOKEN_RESERVED_PARAMS: &[&str] = &[
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "scope",
 ];
 
 /// Which input a problem belongs to, so a form can point at it and the CLI can name the flag.
@@ -37,10 +48,12 @@ pub enum Field {
     TokenEndpoint,
     ClientId,
     ClientSecret,
+    ClientSecretEnv,
     Scopes,
     ExtraParams,
     PrefillUserEmail,
     Issuer,
+    CaFile,
 }
 
 impl Field {
@@ -58,10 +71,12 @@ impl Field {
             Field::TokenEndpoint => "Token Endpoint",
             Field::ClientId => "Client ID",
             Field::ClientSecret => "Client Secret",
+            Field::ClientSecretEnv => "Client Secret variable",
             Field::Scopes => "Scopes",
             Field::ExtraParams => "Extra query parameters",
             Field::PrefillUserEmail => "Prefill User Email",
             Field::Issuer => "Issuer",
+            Field::CaFile => "CA file",
         }
     }
 
@@ -79,10 +94,12 @@ impl Field {
             Field::TokenEndpoint => "--token-endpoint",
             Field::ClientId => "--client-id",
             Field::ClientSecret => "--client-secret-stdin",
+            Field::ClientSecretEnv => "--client-secret-env",
             Field::Scopes => "--scopes",
             Field::ExtraParams => "--param",
             Field::PrefillUserEmail => "--prefill-user-email",
             Field::Issuer => "--issuer",
+            Field::CaFile => "--ca-file",
         }
     }
 }
@@ -353,6 +370,84 @@ pub fn extra_params(params: &[Param]) -> Result<(), String> {
     Ok(())
 }
 
+/// Extra parameters of a client credentials token request: like the authorization request's,
+/// but the token request's own parameters are the reserved ones.
+pub fn token_params(params: &[Param]) -> Result<(), String> {
+    extra_params_without_reserved(params)?;
+    match params
+        .iter()
+        .find(|p| TOKEN_RESERVED_PARAMS.contains(&p.key.to_ascii_lowercase().as_str()))
+    {
+        Some(p) => Err(format!(
+            "'{}' is set by the program itself and cannot be overridden",
+            p.key
+        )),
+        None => Ok(()),
+    }
+}
+
+fn extra_params_without_reserved(params: &[Param]) -> Result<(), String> {
+    for p in params {
+        if p.key.is_empty() {
+            return Err("a parameter needs a name, as in audience=ifs".into());
+        }
+        if p.key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!("parameter name '{}' cannot contain spaces", p.key));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    match params.iter().find(|p| !seen.insert(p.key.as_str())) {
+        Some(dup) => Err(format!("'{}' is given twice", dup.key)),
+        None => Ok(()),
+    }
+}
+
+/// The name of an environment variable that holds a client secret: letters, digits and `_`,
+/// not starting with a digit (what every shell can export). Only the name is ever stored.
+pub fn env_var_name(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("enter the name of an environment variable, e.g. IFS_CLIENT_SECRET".into());
+    }
+    let mut chars = value.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !first_ok || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        // Not echoed: a user who typed the secret itself here must not see it printed.
+        return Err(
+            "that is not an environment variable name: use letters, digits and _, not \
+             starting with a digit (give the variable's name, never the secret itself)"
+                .into(),
+        );
+    }
+    if value.len() > 128 {
+        return Err("keep the variable name under 128 characters".into());
+    }
+    Ok(value.to_owned())
+}
+
+/// Where a service user's token endpoint comes from: exactly one of the Token Endpoint and
+/// the Authority URL (whose discovery document names it).
+pub fn service_endpoint(
+    token_endpoint: Option<&str>,
+    authority: Option<&str>,
+) -> Result<(), FieldError> {
+    let given = |v: Option<&str>| v.is_some_and(|v| !v.trim().is_empty());
+    match (given(token_endpoint), given(authority)) {
+        (true, false) | (false, true) => Ok(()),
+        (false, false) => Err(FieldError::new(
+            Field::TokenEndpoint,
+            "enter the Token Endpoint, or an Authority URL to discover it",
+        )),
+        (true, true) => Err(FieldError::new(
+            Field::TokenEndpoint,
+            "give the Token Endpoint or the Authority URL, not both: with an Authority URL the \
+             token endpoint comes from its discovery document",
+        )),
+    }
+}
+
 /// A path below the Base URL; empty skips the API probe.
 pub fn probe_path(value: &str) -> Result<String, String> {
     let value = value.trim().trim_start_matches('/');
@@ -360,6 +455,22 @@ pub fn probe_path(value: &str) -> Result<String, String> {
         return Err("give a path below the Base URL, not a full URL".into());
     }
     Ok(value.to_owned())
+}
+
+/// A CA bundle for the connector's HTTPS calls: the file must exist, be readable and hold at
+/// least one PEM certificate. Normalised to an absolute path, so the connector means the same
+/// file whatever directory it is used from.
+pub fn ca_file(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("enter the path of a PEM file of CA certificates".into());
+    }
+    let path =
+        std::path::absolute(value).map_err(|e| format!("'{value}' is not a usable path ({e})"))?;
+    super::ca_bundle::load(&path).map_err(|e| e.to_string())?;
+    path.into_os_string()
+        .into_string()
+        .map_err(|_| format!("'{value}' is not valid UTF-8: move the file to a plain path"))
 }
 
 /// Check every field and normalise the connector in place. Uniqueness of the name and
@@ -391,6 +502,9 @@ pub fn validate_connector(connector: &mut Connector) -> Result<(), ValidationErr
         probe_path(&connector.probe_path),
         &mut connector.probe_path,
     );
+    if let Some(path) = &mut connector.ca_file {
+        check(Field::CaFile, ca_file(path), path);
+    }
     match &mut connector.auth {
         Auth::OpenId(a) => {
             check(
@@ -428,12 +542,62 @@ pub fn validate_connector(connector: &mut Connector) -> Result<(), ValidationErr
                     Err(m) => errors.push(FieldError::new(Field::Issuer, m)),
                 }
             }
+            check_env_name(&mut a.client_secret_env, &mut errors);
         }
+        Auth::ClientCredentials(a) => validate_service_user(a, &mut errors),
     }
     if errors.is_empty() {
         Ok(())
     } else {
         Err(ValidationErrors(errors))
+    }
+}
+
+/// The client credentials fields, normalised in place.
+fn validate_service_user(a: &mut ClientCredentialsAuth, errors: &mut Vec<FieldError>) {
+    clear_blank(&mut a.token_endpoint);
+    clear_blank(&mut a.authority_url);
+    if let Err(e) = service_endpoint(a.token_endpoint.as_deref(), a.authority_url.as_deref()) {
+        errors.push(e);
+    }
+    let mut normalise =
+        |field: Field, slot: &mut Option<String>, f: fn(&str) -> Result<String, String>| {
+            if let Some(value) = slot {
+                match f(value) {
+                    Ok(n) => *value = n,
+                    Err(m) => errors.push(FieldError::new(field, m)),
+                }
+            }
+        };
+    normalise(Field::TokenEndpoint, &mut a.token_endpoint, endpoint_url);
+    normalise(Field::AuthorityUrl, &mut a.authority_url, authority_url);
+    match client_id(&a.client_id) {
+        Ok(n) => a.client_id = n,
+        Err(m) => errors.push(FieldError::new(Field::ClientId, m)),
+    }
+    match scopes(&a.scopes, false) {
+        Ok(n) => a.scopes = n,
+        Err(m) => errors.push(FieldError::new(Field::Scopes, m)),
+    }
+    if let Err(m) = token_params(&a.extra_params) {
+        errors.push(FieldError::new(Field::ExtraParams, m));
+    }
+    check_env_name(&mut a.client_secret_env, errors);
+}
+
+fn clear_blank(slot: &mut Option<String>) {
+    if slot.as_deref().is_some_and(|v| v.trim().is_empty()) {
+        *slot = None;
+    }
+}
+
+fn check_env_name(slot: &mut Option<String>, errors: &mut Vec<FieldError>) {
+    clear_blank(slot);
+    if let Some(value) = slot {
+        match env_var_name(value) {
+            Ok(n) => *value = n,
+            Err(m) => errors.push(FieldError::new(Field::ClientSecretEnv, m)),
+        }
     }
 }
 
@@ -618,6 +782,119 @@ mod tests {
                 Field::PrefillUserEmail
             ]
         );
+    }
+
+    fn service_user(token: Option<&str>, authority: Option<&str>) -> Connector {
+        let mut c = Connector::new(
+            "batch",
+            Auth::ClientCredentials(ClientCredentialsAuth {
+                token_endpoint: token.map(str::to_owned),
+                authority_url: authority.map(str::to_owned),
+                client_id: " svc ".into(),
+                ..ClientCredentialsAuth::default()
+            }),
+        );
+        c.base_url = "https://ifs.example.com".into();
+        c
+    }
+
+    #[test]
+    fn a_service_user_needs_exactly_one_endpoint_source() {
+        let mut ok = service_user(None, Some("https://h.example.com/realms/x/"));
+        validate_connector(&mut ok).unwrap();
+        let Auth::ClientCredentials(a) = &ok.auth else {
+            panic!()
+        };
+        assert_eq!(
+            a.authority_url.as_deref(),
+            Some("https://h.example.com/realms/x")
+        );
+        assert_eq!(a.client_id, "svc");
+        let mut by_hand = service_user(Some("https://h.example.com/token"), Some("  "));
+        validate_connector(&mut by_hand).unwrap();
+        for (token, authority, want) in [
+            (None, None, "or an Authority URL"),
+            (
+                Some("https://h.example.com/t"),
+                Some("https://h.example.com"),
+                "not both",
+            ),
+            (Some("http://h.example.com/t"), None, "uses http"),
+        ] {
+            let errors = validate_connector(&mut service_user(token, authority)).unwrap_err();
+            let e = errors
+                .for_field(Field::TokenEndpoint)
+                .expect("a token endpoint error");
+            assert!(e.message.contains(want), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn token_request_parameters_cannot_be_overridden() {
+        for key in TOKEN_RESERVED_PARAMS {
+            let err = token_params(&[Param::new(*key, "x")]).unwrap_err();
+            assert!(err.contains("cannot be overridden"), "{key}: {err}");
+        }
+        assert!(token_params(&[Param::new("audience", "ifs")]).is_ok());
+        let dup = [Param::new("audience", "a"), Param::new("audience", "b")];
+        assert!(token_params(&dup).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn env_var_names_are_names_not_secrets() {
+        assert_eq!(env_var_name(" IFS_SECRET ").as_deref(), Ok("IFS_SECRET"));
+        assert!(env_var_name("_x1").is_ok());
+        for bad in ["", "1X", "A-B", "my secret", "s3cr3t!", "$IFS"] {
+            assert!(env_var_name(bad).is_err(), "{bad}");
+        }
+        // Someone who pasted the secret itself does not see it echoed.
+        assert!(
+            !env_var_name("hunter2-secret!")
+                .unwrap_err()
+                .contains("hunter2")
+        );
+        let mut c = service_user(Some("https://h.example.com/t"), None);
+        if let Auth::ClientCredentials(a) = &mut c.auth {
+            a.client_secret_env = Some("not a name".into());
+        }
+        let errors = validate_connector(&mut c).unwrap_err();
+        assert!(errors.for_field(Field::ClientSecretEnv).is_some());
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_a_certificate_and_is_kept_absolute() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let pem = params.self_signed(&key).unwrap().pem();
+        std::fs::write(dir.path().join("ca.pem"), pem).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a certificate").unwrap();
+
+        let good = dir.path().join("ca.pem").display().to_string();
+        assert_eq!(ca_file(&format!(" {good} ")), Ok(good.clone()));
+        let err = ca_file(&dir.path().join("notes.txt").display().to_string()).unwrap_err();
+        assert!(err.contains("holds no certificate"), "{err}");
+        let err = ca_file(&dir.path().join("gone.pem").display().to_string()).unwrap_err();
+        assert!(err.ends_with("gone.pem does not exist"), "{err}");
+        assert!(ca_file("  ").is_err());
+
+        let mut c = Connector::new(
+            "prod",
+            Auth::OpenId(OpenIdAuth {
+                authority_url: "https://h.example.com/auth/realms/x".into(),
+                client_id: "flow".into(),
+                ..OpenIdAuth::default()
+            }),
+        );
+        c.base_url = "https://ifs.example.com".into();
+        c.ca_file = Some(dir.path().join("notes.txt").display().to_string());
+        let errors = validate_connector(&mut c).unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(errors.0[0].field, Field::CaFile);
+        c.ca_file = Some(good.clone());
+        validate_connector(&mut c).unwrap();
+        assert_eq!(c.ca_file, Some(good));
     }
 
     #[test]

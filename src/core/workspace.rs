@@ -7,7 +7,7 @@
 
 use secrecy::SecretString;
 
-use super::connector::{Auth, Connector, ConnectorId, LastTest};
+use super::connector::{Auth, ClientCredentialsAuth, Connector, ConnectorId, LastTest, OAuth2Auth};
 use super::secrets::{SecretKind, SecretStore, SecretsError, SharedSecrets};
 use super::store::{Config, Store, StoreError};
 use super::validate::{self, Field, FieldError, ValidationErrors};
@@ -336,31 +336,64 @@ fn effective_secret_change(
     requested: SecretChange,
     had_secret: bool,
 ) -> Result<SecretChange, WorkspaceError> {
-    match (&mut connector.auth, requested) {
-        (Auth::OpenId(_), SecretChange::Set(_)) => Err(ValidationErrors(vec![FieldError::new(
-            Field::ClientSecret,
-            "OpenId Authentication uses a public client: it has no client secret",
-        )])
-        .into()),
-        (Auth::OpenId(_), _) => Ok(SecretChange::Remove),
-        (Auth::OAuth2(a), SecretChange::Keep) => {
-            a.has_client_secret = had_secret;
-            Ok(SecretChange::Keep)
+    let invalid = |field: Field, message: &str| -> WorkspaceError {
+        ValidationErrors(vec![FieldError::new(field, message)]).into()
+    };
+    let uses_env = connector.client_secret_env().is_some();
+    let service_user = matches!(connector.auth, Auth::ClientCredentials(_));
+    let (Auth::OAuth2(OAuth2Auth {
+        has_client_secret, ..
+    })
+    | Auth::ClientCredentials(ClientCredentialsAuth {
+        has_client_secret, ..
+    })) = &mut connector.auth
+    else {
+        return match requested {
+            SecretChange::Set(_) => Err(invalid(
+                Field::ClientSecret,
+                "OpenId Authentication uses a public client: it has no client secret",
+            )),
+            _ => Ok(SecretChange::Remove),
+        };
+    };
+    let change = match (requested, uses_env) {
+        (SecretChange::Set(_), true) => {
+            return Err(invalid(
+                Field::ClientSecretEnv,
+                "the client secret comes either from the keyring or from an environment \
+                 variable: drop --client-secret-env to store it, or leave out \
+                 --client-secret-stdin",
+            ));
         }
-        (Auth::OAuth2(a), SecretChange::Set(value)) => {
-            a.has_client_secret = true;
-            Ok(SecretChange::Set(value))
+        // The variable replaces a stored secret, which would otherwise linger unused.
+        (_, true) => SecretChange::Remove,
+        (SecretChange::Keep, false) => {
+            *has_client_secret = had_secret;
+            SecretChange::Keep
         }
-        (Auth::OAuth2(a), SecretChange::Remove) => {
-            a.has_client_secret = false;
-            Ok(SecretChange::Remove)
-        }
+        (other, false) => other,
+    };
+    match &change {
+        SecretChange::Set(_) => *has_client_secret = true,
+        SecretChange::Remove => *has_client_secret = false,
+        SecretChange::Keep => {}
     }
+    if service_user && !uses_env && !*has_client_secret {
+        return Err(invalid(
+            Field::ClientSecret,
+            "a service user (client credentials) needs the IAM client's secret: give \
+             --client-secret-stdin (kept in the OS keyring) or --client-secret-env VAR (read \
+             from that environment variable)",
+        ));
+    }
+    Ok(change)
 }
 
 fn set_client_secret_flag(connector: &mut Connector, value: bool) {
-    if let Auth::OAuth2(a) = &mut connector.auth {
-        a.has_client_secret = value;
+    match &mut connector.auth {
+        Auth::OAuth2(a) => a.has_client_secret = value,
+        Auth::ClientCredentials(a) => a.has_client_secret = value,
+        Auth::OpenId(_) => {}
     }
 }
 
@@ -569,6 +602,53 @@ mod tests {
         let config = ws.load().unwrap();
         assert!(config.find("good").unwrap().has_client_secret());
         assert!(config.has_group("imported"));
+    }
+
+    fn service_user(name: &str, env: Option<&str>) -> Connector {
+        let mut c = Connector::new(
+            name,
+            Auth::ClientCredentials(ClientCredentialsAuth {
+                token_endpoint: Some("https://idp.example.com/token".into()),
+                client_id: "svc".into(),
+                client_secret_env: env.map(str::to_owned),
+                ..ClientCredentialsAuth::default()
+            }),
+        );
+        c.base_url = "https://ifs.example.com".into();
+        c
+    }
+
+    #[test]
+    fn a_service_user_needs_a_secret_from_the_keyring_or_a_variable() {
+        let (_dir, ws, secrets) = workspace();
+        let err = ws
+            .save(service_user("svc", None), SecretChange::Keep)
+            .unwrap_err();
+        assert!(err.to_string().contains("--client-secret-env"), "{err}");
+        assert!(!ws.store().path().exists(), "nothing saved");
+        let stored = ws.save(service_user("svc", None), secret("s")).unwrap();
+        assert!(stored.has_client_secret());
+        assert_eq!(secrets.len(), 1);
+        // Switching to a variable forgets the stored secret, which would linger unused.
+        let mut edited = service_user("svc", Some("SVC_SECRET"));
+        edited.id = stored.id.clone();
+        let switched = ws.save(edited, SecretChange::Keep).unwrap();
+        assert!(!switched.has_client_secret());
+        assert_eq!(switched.client_secret_env(), Some("SVC_SECRET"));
+        assert!(secrets.is_empty());
+    }
+
+    #[test]
+    fn a_variable_and_a_stored_secret_exclude_each_other() {
+        let (_dir, ws, secrets) = workspace();
+        secrets.fail_writes(true);
+        // A variable needs no keyring at all.
+        ws.save(service_user("env", Some("SVC_SECRET")), SecretChange::Keep)
+            .unwrap();
+        let err = ws
+            .save(service_user("both", Some("SVC_SECRET")), secret("s"))
+            .unwrap_err();
+        assert!(err.to_string().contains("either"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::bearer::{self, Refused};
 use super::state::Shared;
-use super::users::DEMO;
+use super::users::{DEMO, SERVICE, User};
 
 /// Below the Base URL, as on an IFS Cloud tenant.
 pub const CURRENT_USER_PATH: &str =
@@ -21,19 +21,25 @@ pub async fn current_user_information(State(app): State<Shared>, headers: Header
         Ok(claims) => claims,
         Err(refused) => return refused.into_response(),
     };
-    if claims.get("sub").and_then(Value::as_str) != Some(DEMO.sub) {
+    let sub = claims.get("sub").and_then(Value::as_str);
+    let Some(user) = [&DEMO, &SERVICE].into_iter().find(|u| Some(u.sub) == sub) else {
         return Refused::InvalidToken("Unknown user").into_response();
-    }
-    tracing::info!("API call answered for {}", DEMO.ifs_user_id);
+    };
+    tracing::info!("API call answered for {}", user.ifs_user_id);
+    answer(&app.base_url, user)
+}
+
+/// "Who am I", for a person or a service user.
+fn answer(base_url: &str, user: &User) -> Response {
     let context = format!(
         "{}/main/ifsapplications/projection/v1/FrameworkServices.svc/$metadata#FrameworkServices.CurrentUserInformation",
-        app.base_url
+        base_url
     );
     Json(json!({
         "@odata.context": context,
-        "UserId": DEMO.ifs_user_id,
-        "Name": DEMO.name(),
-        "Email": DEMO.email,
+        "UserId": user.ifs_user_id,
+        "Name": user.name(),
+        "Email": user.email,
         "Sandbox": true,
     }))
     .into_response()

@@ -14,6 +14,9 @@ use super::state::same_secret;
 pub const PUBLIC_CLIENT_ID: &str = "ifs-connect-public";
 /// "OAuth2 Authorization Code Flow" with a secret: a confidential client, PKCE optional.
 pub const CONFIDENTIAL_CLIENT_ID: &str = "ifs-connect-confidential";
+/// "OAuth2 Client Credentials": a confidential client with Service Accounts on, linked to an
+/// IFS service user.
+pub const SERVICE_CLIENT_ID: &str = "ifs-connect-service";
 /// What an IFS IAM client for a native app registers: no port, so any loopback port works.
 pub const REGISTERED_REDIRECT_URIS: [&str; 2] =
     ["http://127.0.0.1/callback", "http://localhost/callback"];
@@ -22,6 +25,8 @@ pub struct Client {
     pub id: &'static str,
     secret: Option<SecretString>,
     pub redirect_uris: Vec<String>,
+    /// Keycloak's "Service Accounts Enabled": may use the client credentials grant.
+    pub service_account: bool,
 }
 
 impl Client {
@@ -42,7 +47,8 @@ impl Client {
 pub struct Clients(Vec<Client>);
 
 impl Clients {
-    /// The public client and the confidential one with `secret`.
+    /// The public client, the confidential one and the service user's, the last two with
+    /// `secret`.
     pub fn sandbox(secret: SecretString) -> Self {
         let uris = || REGISTERED_REDIRECT_URIS.map(String::from).to_vec();
         Self(vec![
@@ -50,11 +56,19 @@ impl Clients {
                 id: PUBLIC_CLIENT_ID,
                 secret: None,
                 redirect_uris: uris(),
+                service_account: false,
             },
             Client {
                 id: CONFIDENTIAL_CLIENT_ID,
-                secret: Some(secret),
+                secret: Some(secret.clone()),
                 redirect_uris: uris(),
+                service_account: false,
+            },
+            Client {
+                id: SERVICE_CLIENT_ID,
+                secret: Some(secret),
+                redirect_uris: Vec::new(),
+                service_account: true,
             },
         ])
     }

@@ -33,6 +33,7 @@ pub fn document(app: &AppState) -> Value {
         "device_authorization_endpoint": endpoint("auth/device"),
         "grant_types_supported": [
             "authorization_code", "refresh_token", super::device::DEVICE_CODE_GRANT,
+            "client_credentials",
         ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

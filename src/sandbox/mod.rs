@@ -38,15 +38,20 @@ mod page;
 mod par;
 mod pkce;
 mod revoke;
+mod service;
 mod state;
+mod tls;
 mod token;
 mod userinfo;
 mod users;
 
 pub use api::CURRENT_USER_PATH;
-pub use clients::{CONFIDENTIAL_CLIENT_ID, PUBLIC_CLIENT_ID, REGISTERED_REDIRECT_URIS};
-pub use state::{Lifetimes, REALM_PATH};
-pub use users::DEMO;
+pub use clients::{
+    CONFIDENTIAL_CLIENT_ID, PUBLIC_CLIENT_ID, REGISTERED_REDIRECT_URIS, SERVICE_CLIENT_ID,
+};
+pub use state::{Lifetimes, Origin, REALM_PATH};
+pub use tls::TlsSource;
+pub use users::{DEMO, SERVICE};
 
 use state::{AppState, Shared};
 
@@ -58,6 +63,11 @@ pub struct Config {
     /// 0 lets the OS choose a free port.
     pub port: u16,
     pub lifetimes: Lifetimes,
+    /// Serve HTTPS instead of plain HTTP.
+    pub tls: Option<TlsSource>,
+    /// The host name in the sandbox's URLs instead of 127.0.0.1 (it still listens on
+    /// 127.0.0.1 only): for tests that reach it through a proxy under another name.
+    pub host: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +84,8 @@ pub enum SandboxError {
     KeyThread,
     #[error("the sandbox server stopped: {0}")]
     Serve(#[source] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// A sandbox that is listening (so its port and URLs are known) but not yet serving.
@@ -81,6 +93,7 @@ pub struct Sandbox {
     listener: TcpListener,
     app: Shared,
     client_secret: SecretString,
+    tls: Option<tls::Tls>,
 }
 
 impl Sandbox {
@@ -99,6 +112,11 @@ impl Sandbox {
                 source,
             })?
             .port();
+        let tls = config.tls.as_ref().map(tls::Tls::prepare).transpose()?;
+        let origin = Origin {
+            https: tls.is_some(),
+            host: config.host.clone(),
+        };
         let started = std::time::Instant::now();
         // RSA key generation is CPU-bound: off the async workers.
         let keys = tokio::task::spawn_blocking(keys::SigningKeys::generate)
@@ -111,20 +129,32 @@ impl Sandbox {
         );
         let client_secret = SecretString::from(state::random_token(32));
         let clients = clients::Clients::sandbox(client_secret.clone());
-        let app = Arc::new(AppState::new(port, keys, clients, config.lifetimes));
+        let app = Arc::new(AppState::new(
+            &origin,
+            port,
+            keys,
+            clients,
+            config.lifetimes,
+        ));
         tracing::info!(issuer = %app.issuer, "sandbox listening");
         Ok(Self {
             listener,
             app,
             client_secret,
+            tls,
         })
+    }
+
+    /// The CA certificate file `--tls` wrote for users to trust (none for plain HTTP).
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().and_then(|t| t.ca_file.as_deref())
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
-    /// `http://127.0.0.1:PORT`: the Base URL of the pretend IFS Cloud.
+    /// `http://127.0.0.1:PORT` (`https://` with `--tls`): the Base URL of the pretend IFS Cloud.
     pub fn base_url(&self) -> &str {
         &self.app.base_url
     }
@@ -148,9 +178,19 @@ impl Sandbox {
     /// seconds (a browser may hold an idle keep-alive connection open indefinitely).
     pub async fn serve(self, shutdown: CancellationToken) -> Result<(), SandboxError> {
         let signal = shutdown.clone();
-        let server = axum::serve(self.listener, router(self.app))
-            .with_graceful_shutdown(async move { signal.cancelled().await })
-            .into_future();
+        let router = router(self.app);
+        let server = match self.tls {
+            None => axum::serve(self.listener, router)
+                .with_graceful_shutdown(async move { signal.cancelled().await })
+                .into_future(),
+            Some(tls) => {
+                let listener = tls::TlsListener::new(self.listener, tls.acceptor)
+                    .map_err(SandboxError::Serve)?;
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { signal.cancelled().await })
+                    .into_future()
+            }
+        };
         let deadline = async {
             shutdown.cancelled().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;

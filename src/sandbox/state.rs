@@ -49,12 +49,20 @@ impl Default for Lifetimes {
     }
 }
 
+/// How the sandbox is addressed: scheme and the host name in its URLs.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub https: bool,
+    /// `None`: 127.0.0.1.
+    pub host: Option<String>,
+}
+
 /// What every handler gets (through an `Arc`): fixed facts plus the locked store.
 pub struct AppState {
     pub issuer: String,
     pub base_url: String,
     /// `host:port` values a request's Host header may carry (the sandbox answers no other name).
-    pub allowed_hosts: [String; 2],
+    pub allowed_hosts: Vec<String>,
     pub keys: SigningKeys,
     pub clients: Clients,
     pub lifetimes: Lifetimes,
@@ -64,12 +72,24 @@ pub struct AppState {
 pub type Shared = std::sync::Arc<AppState>;
 
 impl AppState {
-    pub fn new(port: u16, keys: SigningKeys, clients: Clients, lifetimes: Lifetimes) -> Self {
-        let base_url = format!("http://127.0.0.1:{port}");
+    pub fn new(
+        origin: &Origin,
+        port: u16,
+        keys: SigningKeys,
+        clients: Clients,
+        lifetimes: Lifetimes,
+    ) -> Self {
+        let scheme = if origin.https { "https" } else { "http" };
+        let host = origin.host.as_deref().unwrap_or("127.0.0.1");
+        let base_url = format!("{scheme}://{host}:{port}");
+        let mut allowed_hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+        if let Some(name) = &origin.host {
+            allowed_hosts.push(format!("{name}:{port}"));
+        }
         Self {
             issuer: format!("{base_url}{REALM_PATH}"),
             base_url,
-            allowed_hosts: [format!("127.0.0.1:{port}"), format!("localhost:{port}")],
+            allowed_hosts,
             keys,
             clients,
             lifetimes,

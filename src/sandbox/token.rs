@@ -14,6 +14,7 @@ use super::device;
 use super::issue::{self, Mint};
 use super::oauth::{FormParams, OAuthError, no_store};
 use super::pkce;
+use super::service;
 use super::state::{AppState, Redeem, Shared, now};
 
 pub async fn token(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
@@ -30,11 +31,12 @@ fn exchange(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, O
         "authorization_code" => authorization_code(app, client, &form),
         "refresh_token" => refresh_token(app, client, &form),
         device::DEVICE_CODE_GRANT => device::token(app, client, &form),
+        "client_credentials" => service::token(app, client, &form),
         other => Err(OAuthError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             format!(
-                "Unsupported grant_type '{other}'; this realm has authorization_code, refresh_token and device_code"
+                "Unsupported grant_type '{other}'; this realm has authorization_code, refresh_token, device_code and client_credentials"
             ),
         )),
     }

@@ -26,6 +26,18 @@ pub const DEMO: User = User {
     ifs_user_id: "DEMO",
 };
 
+/// The service user of the service client: Keycloak names it `service-account-<client id>`,
+/// and IFS links it to an IFS user. It has no password: nobody signs in as it.
+pub const SERVICE: User = User {
+    sub: "0b7e5a0c-3f2d-4c1e-9a8b-7d6c5e4f3a21",
+    username: "service-account-ifs-connect-service",
+    password: "",
+    email: "",
+    given_name: "Service",
+    family_name: "User",
+    ifs_user_id: "IFS_CONNECT_SERVICE",
+};
+
 impl User {
     pub fn name(&self) -> String {
         format!("{} {}", self.given_name, self.family_name)

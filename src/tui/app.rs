@@ -20,13 +20,13 @@ use tokio_util::sync::CancellationToken;
 use crate::core::Context;
 use crate::core::connector::LastTest;
 use crate::core::login::{LoginOptions, LoginOutcome};
-use crate::core::workspace::Workspace;
+use crate::core::workspace::{Workspace, WorkspaceError};
 use crate::tui::clipboard::{Clipboard, Osc52Terminal};
 use crate::tui::command::{Command, Commands};
-use crate::tui::component::{Component, EventCx, Input};
+use crate::tui::component::{Component, EventCx, EventResult, Input, shared_action};
 use crate::tui::engine::{CoreEngine, DeviceRun, Engine, LoginRun};
-use crate::tui::keymap::Keymap;
-use crate::tui::message::{Message, MessageSender};
+use crate::tui::keymap::{Action, Keymap, Scope};
+use crate::tui::message::{Message, MessageSender, TaskKind};
 use crate::tui::popups::{ConfirmPopup, ErrorPopup, Popup, PromptPopup};
 use crate::tui::screens::{HelpScreen, Screen, TestLoginScreen, Wizard};
 use crate::tui::state::State;
@@ -44,6 +44,8 @@ pub struct AppOptions {
     pub engine: Arc<dyn Engine>,
     pub clipboard: Box<dyn Clipboard>,
     pub clock: Clock,
+    /// The key table; tests rebind keys to see every text that names them follow.
+    pub keymap: Keymap,
     /// Where to note when the first full list frame was flushed (benchmarks only).
     pub first_frame_log: Option<std::path::PathBuf>,
 }
@@ -57,6 +59,7 @@ impl AppOptions {
             engine: Arc::new(CoreEngine::new(secrets, LoginOptions::default())?),
             clipboard: Box::new(Osc52Terminal),
             clock: OffsetDateTime::now_utc,
+            keymap: Keymap::default(),
             first_frame_log: std::env::var_os(crate::tui::bench_support::FIRST_FRAME_LOG)
                 .map(Into::into),
         })
@@ -104,7 +107,7 @@ where
             terminal,
             input,
             state: State::new(context.paths.clone(), (options.clock)()),
-            keymap: Keymap::default(),
+            keymap: options.keymap,
             theme: options.theme,
             workspace: context.workspace,
             engine: options.engine,
@@ -296,18 +299,34 @@ where
             commands: &mut self.commands,
             area: body,
         };
-        if let Some(popup) = self.state.popups.last_mut() {
+        let (result, scope) = if let Some(popup) = self.state.popups.last_mut() {
             cx.area = area;
-            popup.handle(&input, &mut cx);
+            (popup.handle(&input, &mut cx), popup.scope())
         } else if let Some(screen) = self.state.screens.last_mut() {
-            screen.handle(&input, &mut cx);
+            (screen.handle(&input, &mut cx), screen.scope())
         } else {
-            self.state.list.handle(&input, &mut cx);
+            let result = self.state.list.handle(&input, &mut cx);
             // Scrolling or filtering may bring rows whose token state was never read.
             self.load_visible_token_states();
+            (result, self.state.list.scope())
+        };
+        if result == EventResult::Ignored {
+            self.on_shared_key(&input, scope);
         }
         self.dirty = true;
         Ok(())
+    }
+
+    /// Help and quit, for every screen and popup at once (they leave these keys here).
+    fn on_shared_key(&mut self, input: &Input, scope: Scope) {
+        match shared_action(input, &self.keymap, scope) {
+            Some(Action::Quit) => self.quit(),
+            // Help opens over a screen, not under a popup that waits for an answer.
+            Some(Action::Help) if self.state.popups.is_empty() => {
+                self.commands.push(Command::OpenHelp);
+            }
+            _ => {}
+        }
     }
 
     fn load_visible_token_states(&mut self) {
@@ -320,6 +339,13 @@ where
         self.shutdown.cancel();
     }
 
+    /// The one way a failed config or keyring job reaches the user: its typed error as
+    /// a popup (and the log).
+    fn report(&mut self, title: &str, error: &WorkspaceError) {
+        tracing::warn!(%error, "{title}");
+        self.show_error(title, error.to_string());
+    }
+
     fn show_error(&mut self, title: impl Into<String>, message: impl Into<String>) {
         self.state
             .popups
@@ -327,16 +353,17 @@ where
     }
 
     fn reload(&mut self) {
-        let workspace = self.workspace.clone();
-        self.messages.spawn_blocking("load", move || {
-            Message::ConfigLoaded(workspace.load().map_err(|e| e.to_string()))
-        });
+        self.messages.workspace_job(
+            TaskKind::Load,
+            &self.workspace,
+            Workspace::load,
+            Message::ConfigLoaded,
+        );
     }
 
     fn execute(&mut self, command: Command) {
         tracing::debug!(command = command_name(&command), "command");
         match command {
-            Command::Quit => self.quit(),
             Command::OpenHelp => {
                 if !matches!(self.state.screens.last(), Some(Screen::Help(_))) {
                     self.state.screens.push(Screen::Help(HelpScreen::default()));
@@ -365,74 +392,42 @@ where
                     self.state.popups.push(Popup::Prompt(popup));
                 }
             }
-            Command::Duplicate { name, new_name } => {
-                let workspace = self.workspace.clone();
-                self.messages.spawn_blocking("duplicate", move || {
-                    Message::Duplicated(
-                        workspace
-                            .duplicate(&name, &new_name)
-                            .map(Box::new)
-                            .map_err(|e| e.to_string()),
-                    )
-                });
-            }
-            Command::AskDelete(id) => {
-                if let Some(connector) = self.state.list.find(&id) {
-                    let message = format!(
-                        "Delete '{}'? Its client secret and any tokens kept for it in the OS keyring are deleted too. This cannot be undone.",
-                        connector.name
-                    );
-                    let delete = Command::Delete {
-                        name: connector.name.clone(),
-                    };
-                    self.state.popups.push(Popup::Confirm(ConfirmPopup::new(
-                        "Delete connector",
-                        message,
-                        "Delete",
-                        delete,
-                    )));
-                }
-            }
+            Command::Duplicate { name, new_name } => self.messages.workspace_job(
+                TaskKind::Duplicate,
+                &self.workspace,
+                move |ws| ws.duplicate(&name, &new_name).map(Box::new),
+                Message::Duplicated,
+            ),
+            Command::AskDelete(id) => self.ask_delete(&id),
             Command::Delete { name } => {
-                let workspace = self.workspace.clone();
-                self.messages.spawn_blocking("delete", move || {
-                    let result = workspace
-                        .remove(&name)
-                        .map(|removed| removed.secrets_left.map(|e| e.to_string()));
-                    Message::Removed {
-                        name,
-                        result: result.map_err(|e| e.to_string()),
-                    }
-                });
+                let removing = name.clone();
+                self.messages.workspace_job(
+                    TaskKind::Delete,
+                    &self.workspace,
+                    move |ws| ws.remove(&removing).map(|removed| removed.secrets_left),
+                    |result| Message::Removed { name, result },
+                );
             }
             Command::StartLogin(connector) => self.start_login(*connector),
             Command::Save {
                 connector,
                 secret,
                 then_test,
-            } => {
-                let workspace = self.workspace.clone();
-                self.messages.spawn_blocking("save", move || {
-                    let result = workspace
-                        .save(*connector, secret)
-                        .map(Box::new)
-                        .map_err(|e| e.to_string());
-                    Message::Saved { result, then_test }
-                });
-            }
-            Command::AddGroup(group) => {
-                let workspace = self.workspace.clone();
-                self.messages.spawn_blocking("add group", move || {
-                    let result = workspace
-                        .add_group(&group)
-                        .map(|()| group)
-                        .map_err(|e| e.to_string());
-                    Message::GroupAdded(result)
-                });
-            }
+            } => self.messages.workspace_job(
+                TaskKind::Save,
+                &self.workspace,
+                move |ws| ws.save(*connector, secret).map(Box::new),
+                move |result| Message::Saved { result, then_test },
+            ),
+            Command::AddGroup(group) => self.messages.workspace_job(
+                TaskKind::AddGroup,
+                &self.workspace,
+                move |ws| ws.add_group(&group).map(|()| group),
+                Message::GroupAdded,
+            ),
             Command::CheckDiscovery { generation, auth } => {
                 let check = self.engine.check_discovery(*auth);
-                self.messages.spawn("discovery check", async move {
+                self.messages.spawn(TaskKind::DiscoveryCheck, async move {
                     Message::DiscoveryChecked {
                         generation,
                         check: Box::new(check.await),
@@ -441,7 +436,7 @@ where
             }
             Command::FetchEndpoints { generation, url } => {
                 let fetch = self.engine.fetch_discovery(url);
-                self.messages.spawn("discovery fetch", async move {
+                self.messages.spawn(TaskKind::DiscoveryFetch, async move {
                     Message::EndpointsFetched {
                         generation,
                         result: fetch.await.map(Box::new),
@@ -449,19 +444,14 @@ where
                 });
             }
             Command::RecordTest { id, ok, summary } => {
-                let workspace = self.workspace.clone();
-                let result = LastTest {
-                    ok,
-                    at: (self.clock)(),
-                    summary,
-                };
-                self.messages.spawn_blocking("record test", move || {
-                    Message::TestRecorded(
-                        workspace
-                            .record_test(&id, result)
-                            .map_err(|e| e.to_string()),
-                    )
-                });
+                let at = (self.clock)();
+                let last = LastTest { ok, at, summary };
+                self.messages.workspace_job(
+                    TaskKind::RecordTest,
+                    &self.workspace,
+                    move |ws| ws.record_test(&id, last),
+                    Message::TestRecorded,
+                );
             }
             Command::Copy(text) => {
                 if let Err(error) = self.clipboard.copy(&text) {
@@ -475,14 +465,30 @@ where
             Command::StartDeviceLogin(connector) => self.start_device_login(*connector),
             Command::AskLogout(id) => self.ask_logout(&id),
             Command::Logout(id) => self.logout(id),
-            Command::AskLeaveWizard { name } => {
-                let message =
-                    format!("Leave without saving {name}? What you changed in the wizard is lost.");
-                let popup =
-                    ConfirmPopup::new("Discard changes", message, "Discard", Command::CloseScreen);
-                self.state.popups.push(Popup::Confirm(popup));
-            }
+            Command::AskLeaveWizard { name } => self.ask_leave_wizard(&name),
         }
+    }
+
+    fn ask_delete(&mut self, id: &crate::core::connector::ConnectorId) {
+        let Some(connector) = self.state.list.find(id) else {
+            return;
+        };
+        let message = format!(
+            "Delete '{}'? Its client secret and any tokens kept for it in the OS keyring are deleted too. This cannot be undone.",
+            connector.name
+        );
+        let delete = Command::Delete {
+            name: connector.name.clone(),
+        };
+        let popup = ConfirmPopup::new("Delete connector", message, "Delete", delete);
+        self.state.popups.push(Popup::Confirm(popup));
+    }
+
+    fn ask_leave_wizard(&mut self, name: &str) {
+        let message =
+            format!("Leave without saving {name}? What you changed in the wizard is lost.");
+        let popup = ConfirmPopup::new("Discard changes", message, "Discard", Command::CloseScreen);
+        self.state.popups.push(Popup::Confirm(popup));
     }
 
     /// Open the test-login screen and run the engine; its events come back as messages
@@ -553,7 +559,7 @@ where
     /// Ask the provider whether device login is on offer, so the screen can say so.
     fn ask_device_support(&mut self, run: u64, connector: crate::core::connector::Connector) {
         let supported = self.engine.supports_device_login(connector);
-        self.messages.spawn("device login check", async move {
+        self.messages.spawn(TaskKind::DeviceSupport, async move {
             Message::DeviceSupport {
                 run,
                 supported: supported.await,
@@ -569,7 +575,7 @@ where
         mut events_rx: mpsc::UnboundedReceiver<crate::core::login::LoginEvent>,
     ) {
         let sender = self.messages.clone();
-        self.messages.spawn("test login", async move {
+        self.messages.spawn(TaskKind::TestLogin, async move {
             let forward = async {
                 while let Some(event) = events_rx.recv().await {
                     sender.send(Message::Login { run, event });
@@ -601,7 +607,7 @@ where
         };
         let name = connector.name.clone();
         let logout = self.engine.logout(connector);
-        self.messages.spawn("logout", async move {
+        self.messages.spawn(TaskKind::Logout, async move {
             Message::LoggedOut {
                 id,
                 name,
@@ -620,7 +626,7 @@ where
             .into_iter()
             .map(|id| (id.clone(), self.engine.token_state(id)))
             .collect();
-        self.messages.spawn("token states", async move {
+        self.messages.spawn(TaskKind::TokenStates, async move {
             let mut states = Vec::with_capacity(reads.len());
             for (id, read) in reads {
                 states.push((id, read.await));
@@ -636,24 +642,7 @@ where
                 self.load_visible_token_states();
             }
             Message::TokenStates(states) => self.state.list.set_token_states(states),
-            Message::LoggedOut { id, name, result } => {
-                match result {
-                    Ok(done) => {
-                        let text = done
-                            .lines()
-                            .iter()
-                            .map(|line| format!("• {line}"))
-                            .collect::<Vec<_>>()
-                            .join("\n");
-                        let title = format!("Logged out of '{name}'");
-                        self.state
-                            .popups
-                            .push(Popup::Error(ErrorPopup::info(title, text)));
-                    }
-                    Err(error) => self.show_error("Could not log out", error),
-                }
-                self.load_token_states(vec![id]);
-            }
+            Message::LoggedOut { id, name, result } => self.on_logged_out(id, &name, result),
             Message::DevicePrompt { run, prompt } => {
                 if let Some(screen) = self.state.test_login_mut(run) {
                     screen.on_device_prompt(&prompt, Instant::now());
@@ -665,30 +654,10 @@ where
                 }
             }
             Message::ConfigLoaded(Err(error)) => {
-                self.state.list.set_load_failed(error.clone());
-                self.show_error("Cannot read the config", error);
+                self.state.list.set_load_failed(error.to_string());
+                self.report("Cannot read the config", &error);
             }
-            Message::Saved {
-                result: Ok(connector),
-                then_test,
-            } => {
-                self.state
-                    .screens
-                    .retain(|s| !matches!(s, Screen::Wizard(_)));
-                self.state.list.select_later(connector.id.clone());
-                self.reload();
-                if then_test {
-                    self.start_login(*connector);
-                }
-            }
-            Message::Saved {
-                result: Err(error), ..
-            } => {
-                if let Some(wizard) = self.state.wizard_mut() {
-                    wizard.on_save_failed();
-                }
-                self.show_error("Could not save", error);
-            }
+            Message::Saved { result, then_test } => self.on_saved(result, then_test),
             Message::Removed {
                 result: Ok(secrets_left),
                 name,
@@ -700,12 +669,12 @@ where
             }
             Message::Removed {
                 result: Err(error), ..
-            } => self.show_error("Could not delete", error),
+            } => self.report("Could not delete", &error),
             Message::Duplicated(Ok(connector)) => {
                 self.state.list.select_later(connector.id.clone());
                 self.reload();
             }
-            Message::Duplicated(Err(error)) => self.show_error("Could not duplicate", error),
+            Message::Duplicated(Err(error)) => self.report("Could not duplicate", &error),
             Message::GroupAdded(result) => {
                 let ok = result.is_ok();
                 let groups = self.state.list.groups().to_vec();
@@ -741,19 +710,68 @@ where
             }
             Message::TestRecorded(Ok(())) => self.reload(),
             Message::TestRecorded(Err(error)) => {
-                self.show_error("Could not remember the test result", error)
+                self.report("Could not remember the test result", &error)
             }
             Message::TaskFailed { task, detail } => {
                 if let Some(wizard) = self.state.wizard_mut() {
                     wizard.on_task_failed();
                 }
-                if task == "test login" {
+                if task == TaskKind::TestLogin {
                     self.end_running_logins();
                 }
                 self.show_error(
                     "Something went wrong",
-                    format!("The {task} task failed: {detail}."),
+                    format!("The {} task failed: {detail}.", task.label()),
                 );
+            }
+        }
+    }
+
+    fn on_logged_out(
+        &mut self,
+        id: crate::core::connector::ConnectorId,
+        name: &str,
+        result: Result<crate::core::tokens::LoggedOut, crate::core::secrets::SecretsError>,
+    ) {
+        match result {
+            Ok(done) => {
+                let text = done
+                    .lines()
+                    .iter()
+                    .map(|line| format!("• {line}"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let title = format!("Logged out of '{name}'");
+                self.state
+                    .popups
+                    .push(Popup::Error(ErrorPopup::info(title, text)));
+            }
+            Err(error) => self.show_error("Could not log out", error.to_string()),
+        }
+        self.load_token_states(vec![id]);
+    }
+
+    fn on_saved(
+        &mut self,
+        result: Result<Box<crate::core::connector::Connector>, WorkspaceError>,
+        then_test: bool,
+    ) {
+        match result {
+            Ok(connector) => {
+                self.state
+                    .screens
+                    .retain(|s| !matches!(s, Screen::Wizard(_)));
+                self.state.list.select_later(connector.id.clone());
+                self.reload();
+                if then_test {
+                    self.start_login(*connector);
+                }
+            }
+            Err(error) => {
+                if let Some(wizard) = self.state.wizard_mut() {
+                    wizard.on_save_failed();
+                }
+                self.report("Could not save", &error);
             }
         }
     }
@@ -785,7 +803,6 @@ where
 
 fn command_name(command: &Command) -> &'static str {
     match command {
-        Command::Quit => "quit",
         Command::OpenHelp => "open help",
         Command::CloseScreen => "close screen",
         Command::ClosePopup => "close popup",

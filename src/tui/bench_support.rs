@@ -12,7 +12,7 @@ use crate::core::connector::Connector;
 use crate::core::paths::Paths;
 use crate::core::store::Config;
 use crate::tui::keymap::Keymap;
-use crate::tui::screens::{Screen, Wizard};
+use crate::tui::screens::{Screen, StepId, Wizard};
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use crate::tui::view;
@@ -67,7 +67,9 @@ impl BenchScreen {
             screen.state.list.groups(),
             screen.state.list.names(),
         );
-        wizard.go_to(step);
+        if let Some(step) = StepId::from_number(step) {
+            wizard.go_to(step);
+        }
         screen.state.screens.push(Screen::Wizard(Box::new(wizard)));
         screen
     }

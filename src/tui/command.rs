@@ -9,7 +9,6 @@ use crate::core::workspace::SecretChange;
 
 #[derive(Debug)]
 pub enum Command {
-    Quit,
     OpenHelp,
     /// Leave the top screen (back to the one under it).
     CloseScreen,

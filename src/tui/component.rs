@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::core::paths::Paths;
 use crate::tui::command::Commands;
-use crate::tui::keymap::{Keymap, Scope};
+use crate::tui::keymap::{Action, Keymap, Scope};
 use crate::tui::theme::Theme;
 
 /// Input as screens see it: already filtered to what can matter to them.
@@ -39,8 +39,32 @@ pub struct DrawCx<'a> {
     pub paths: &'a Paths,
 }
 
+/// Whether a component used an input. What it leaves bubbles up to the app, which
+/// handles the keys every screen shares (help, quit) once, for all of them.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventResult {
+    Handled,
+    Ignored,
+}
+
+/// A key that asks for help or quitting in `scope`: components leave these to the app.
+pub fn is_shared_key(input: &Input, keymap: &Keymap, scope: Scope) -> bool {
+    shared_action(input, keymap, scope).is_some()
+}
+
+/// Help or Quit, when `input` is a key bound to one of them in `scope`.
+pub fn shared_action(input: &Input, keymap: &Keymap, scope: Scope) -> Option<Action> {
+    let Input::Key(key) = input else {
+        return None;
+    };
+    keymap
+        .action(scope, key)
+        .filter(|a| matches!(a, Action::Help | Action::Quit))
+}
+
 pub trait Component {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>);
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult;
 
     /// The keymap scope whose hints the bottom bar shows while this has the focus.
     fn scope(&self) -> Scope;

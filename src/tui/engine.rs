@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::core::connector::{Connector, ConnectorId, OpenIdAuth};
 use crate::core::login::discovery::{self, DiscoveryCheck, ProviderMetadata};
 use crate::core::login::{self, DevicePrompt, LoginError, LoginEvent, LoginOptions, LoginOutcome};
-use crate::core::secrets::SharedSecrets;
+use crate::core::secrets::{SecretsError, SharedSecrets};
 use crate::core::tokens::{self, LoggedOut, TokenState};
 
 /// Everything one test login needs, as `core::login::run` takes it.
@@ -44,8 +44,8 @@ pub trait Engine: Send + Sync + 'static {
     /// Why no browser can be opened here, if it cannot (an environment check, no I/O).
     fn browser_problem(&self) -> Option<String>;
     /// The connector's tokens as the keyring holds them; the error is already a sentence.
-    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, String>>;
-    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, String>>;
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, SecretsError>>;
+    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, SecretsError>>;
 }
 
 /// The real thing: `core::login` over one shared HTTP client.
@@ -116,22 +116,14 @@ impl Engine for CoreEngine {
         login::browser_possible().err()
     }
 
-    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, String>> {
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, SecretsError>> {
         let secrets = Arc::clone(&self.secrets);
-        Box::pin(async move {
-            tokens::state(&secrets, &id)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(async move { tokens::state(&secrets, &id).await })
     }
 
-    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, String>> {
+    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, SecretsError>> {
         let secrets = Arc::clone(&self.secrets);
         let options = self.options.clone();
-        Box::pin(async move {
-            tokens::logout(&secrets, &connector, &options)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(async move { tokens::logout(&secrets, &connector, &options).await })
     }
 }

@@ -199,388 +199,185 @@ pub struct Hint {
     pub label: &'static str,
 }
 
+/// One line of the table as written below; `Keymap` turns each into a `Binding`.
+struct Row {
+    scope: Scope,
+    keys: &'static [Key],
+    action: Action,
+    hint: Option<&'static str>,
+    help: &'static str,
+    keys_label: Option<&'static str>,
+    hidden: bool,
+}
+
+const fn row(
+    scope: Scope,
+    keys: &'static [Key],
+    action: Action,
+    hint: Option<&'static str>,
+    help: &'static str,
+) -> Row {
+    Row {
+        scope,
+        keys,
+        action,
+        hint,
+        help,
+        keys_label: None,
+        hidden: false,
+    }
+}
+
+/// Alt-1…6: one help line stands for all six.
+const fn jump(step: u8, keys: &'static [Key]) -> Row {
+    Row {
+        keys_label: Some("Alt-1…6"),
+        hidden: step > 1,
+        ..row(
+            Scope::Wizard,
+            keys,
+            Action::JumpStep(step),
+            None,
+            "Go straight to a step (any step when editing)",
+        )
+    }
+}
+
+const fn ch(c: char) -> Key {
+    Key::char(c)
+}
+const fn ctrl(c: char) -> Key {
+    Key::ctrl(c)
+}
+const fn alt(c: char) -> Key {
+    Key::alt(c)
+}
+const UP: Key = Key::plain(KeyCode::Up);
+const DOWN: Key = Key::plain(KeyCode::Down);
+const LEFT: Key = Key::plain(KeyCode::Left);
+const RIGHT: Key = Key::plain(KeyCode::Right);
+const PGUP: Key = Key::plain(KeyCode::PageUp);
+const PGDN: Key = Key::plain(KeyCode::PageDown);
+const HOME: Key = Key::plain(KeyCode::Home);
+const END: Key = Key::plain(KeyCode::End);
+const ENTER: Key = Key::plain(KeyCode::Enter);
+const ESC: Key = Key::plain(KeyCode::Esc);
+const TAB: Key = Key::plain(KeyCode::Tab);
+const BACKTAB: Key = Key::plain(KeyCode::BackTab);
+const DEL: Key = Key::plain(KeyCode::Delete);
+const F1: Key = Key::plain(KeyCode::F(1));
+
+use Action as A;
+use Scope as S;
+
+/// Every binding, one a line: scope, keys (the first is the one the hint bar and screen
+/// text name), action, hint-bar word, help-screen text. Order within a scope is the
+/// order of the hint bar and the help screen.
+#[rustfmt::skip]
+const TABLE: &[Row] = &[
+    row(S::Global,    &[ctrl('c')],            A::Quit,          Some("quit"),        "Quit at once, from anywhere"),
+    row(S::Global,    &[F1],                   A::Help,          Some("help"),        "Show this help"),
+
+    row(S::List,      &[UP, ch('k')],          A::Up,            None,                "Previous connector"),
+    row(S::List,      &[DOWN, ch('j')],        A::Down,          None,                "Next connector"),
+    row(S::List,      &[PGUP],                 A::PageUp,        None,                "Page up"),
+    row(S::List,      &[PGDN],                 A::PageDown,      None,                "Page down"),
+    row(S::List,      &[HOME, ch('g')],        A::First,         None,                "First connector"),
+    row(S::List,      &[END, ch('G')],         A::Last,          None,                "Last connector"),
+    row(S::List,      &[ch('n')],              A::New,           Some("new"),         "New connector (opens the wizard)"),
+    row(S::List,      &[ENTER, ch('e')],       A::Edit,          Some("edit"),        "Edit the selected connector"),
+    row(S::List,      &[ch('c')],              A::Duplicate,     Some("copy"),        "Duplicate the selected connector"),
+    row(S::List,      &[ch('d'), DEL],         A::Delete,        Some("delete"),      "Delete the selected connector and its secrets"),
+    row(S::List,      &[ch('t')],              A::TestLogin,     Some("test"),        "Test login with the selected connector"),
+    // Upper case: logging out ends a session scripts may rely on, so it takes a
+    // deliberate key (and a confirmation) rather than a letter hit by accident.
+    row(S::List,      &[ch('L')],              A::Logout,        Some("logout"),      "Log out: revoke the refresh token and delete the cached tokens"),
+    row(S::List,      &[ch('/')],              A::Filter,        Some("filter"),      "Filter as you type"),
+    row(S::List,      &[ESC],                  A::Back,          None,                "Clear the filter"),
+    row(S::List,      &[ch('?')],              A::Help,          Some("help"),        "Show this help"),
+    row(S::List,      &[ch('q')],              A::Quit,          Some("quit"),        "Quit"),
+
+    row(S::Filter,    &[ENTER],                A::Submit,        Some("keep"),        "Keep the filter and go back to the list"),
+    row(S::Filter,    &[ESC],                  A::Cancel,        Some("clear"),       "Clear the filter"),
+    row(S::Filter,    &[UP],                   A::Up,            None,                "Previous match"),
+    row(S::Filter,    &[DOWN],                 A::Down,          None,                "Next match"),
+
+    row(S::Wizard,    &[TAB],                  A::NextField,     Some("next field"),  "Next field"),
+    row(S::Wizard,    &[BACKTAB],              A::PrevField,     None,                "Previous field"),
+    row(S::Wizard,    &[ENTER],                A::Submit,        Some("next"),        "Next field or step; press a focused button"),
+    row(S::Wizard,    &[ESC],                  A::Back,          Some("back"),        "Previous step (asks before leaving a changed wizard)"),
+    row(S::Wizard,    &[UP],                   A::Up,            None,                "Move in a list of choices or rows"),
+    row(S::Wizard,    &[DOWN],                 A::Down,          None,                "Move in a list of choices or rows"),
+    row(S::Wizard,    &[ch(' ')],              A::Toggle,        None,                "Switch a focused option on or off"),
+    row(S::Wizard,    &[ctrl('s')],            A::Save,          Some("save"),        "Save (every step must be valid)"),
+    row(S::Wizard,    &[ctrl('r')],            A::Reveal,        None,                "Show or hide the client secret"),
+    row(S::Wizard,    &[ctrl('k')],            A::Check,         None,                "OpenId: check the provider's discovery document"),
+    row(S::Wizard,    &[ctrl('f')],            A::FillEndpoints, None,                "OAuth2: fill the endpoints from the discovery URL"),
+    row(S::Wizard,    &[ctrl('n')],            A::AddRow,        None,                "Advanced: add a query parameter"),
+    row(S::Wizard,    &[ctrl('d')],            A::RemoveRow,     None,                "Advanced: remove the focused query parameter"),
+    jump(1, &[alt('1')]),
+    jump(2, &[alt('2')]),
+    jump(3, &[alt('3')]),
+    jump(4, &[alt('4')]),
+    jump(5, &[alt('5')]),
+    jump(6, &[alt('6')]),
+
+    row(S::TestLogin, &[ch('y'), ctrl('y')],   A::CopyUrl,       Some("copy URL"),    "Copy the login URL to the terminal clipboard (OSC 52)"),
+    row(S::TestLogin, &[ch('p'), TAB],         A::FocusPaste,    Some("paste"),       "Paste box: give the redirected URL by hand"),
+    row(S::TestLogin, &[ENTER],                A::Submit,        None,                "Send the pasted URL"),
+    row(S::TestLogin, &[ch('r')],              A::Retry,         Some("retry"),       "Run the test again"),
+    row(S::TestLogin, &[ch('d'), ctrl('d')],   A::DeviceLogin,   Some("device code"), "Sign in with a device code instead (when the provider offers it)"),
+    row(S::TestLogin, &[UP, ch('k')],          A::Up,            None,                "Scroll up"),
+    row(S::TestLogin, &[DOWN, ch('j')],        A::Down,          None,                "Scroll down"),
+    row(S::TestLogin, &[ESC],                  A::Back,          Some("cancel/back"), "Cancel the login (closes the listener); again to leave"),
+
+    row(S::Help,      &[UP, ch('k')],          A::Up,            None,                "Scroll up"),
+    row(S::Help,      &[DOWN, ch('j')],        A::Down,          None,                "Scroll down"),
+    row(S::Help,      &[PGUP],                 A::PageUp,        None,                "Page up"),
+    row(S::Help,      &[PGDN],                 A::PageDown,      None,                "Page down"),
+    row(S::Help,      &[ESC, ch('q'), ch('?')], A::Back,         Some("close"),       "Close the help"),
+
+    row(S::Confirm,   &[ch('y'), ENTER],       A::Confirm,       Some("yes"),         "Yes (or the focused button)"),
+    row(S::Confirm,   &[ch('n'), ESC],         A::Cancel,        Some("no"),          "No"),
+    row(S::Confirm,   &[TAB, LEFT, RIGHT],     A::NextField,     None,                "Switch button"),
+
+    row(S::Dialog,    &[ENTER],                A::Submit,        Some("ok"),          "OK"),
+    row(S::Dialog,    &[ESC],                  A::Cancel,        Some("close"),       "Close"),
+];
+
+impl From<&Row> for Binding {
+    fn from(row: &Row) -> Self {
+        Binding {
+            scope: row.scope,
+            keys: row.keys.to_vec(),
+            action: row.action,
+            help: row.help,
+            hint: row.hint,
+            keys_label: row.keys_label,
+            hidden: row.hidden,
+        }
+    }
+}
+
 impl Default for Keymap {
     fn default() -> Self {
-        use KeyCode::*;
-        let mut map = Keymap {
-            bindings: Vec::new(),
-        };
-        let p = Key::plain;
-        let c = Key::char;
-
-        map.bind(
-            Scope::Global,
-            [Key::ctrl('c')],
-            Action::Quit,
-            "Quit at once, from anywhere",
-            Some("quit"),
-        );
-        map.bind(
-            Scope::Global,
-            [p(F(1))],
-            Action::Help,
-            "Show this help",
-            Some("help"),
-        );
-
-        map.bind(
-            Scope::List,
-            [p(Up), c('k')],
-            Action::Up,
-            "Previous connector",
-            None,
-        );
-        map.bind(
-            Scope::List,
-            [p(Down), c('j')],
-            Action::Down,
-            "Next connector",
-            None,
-        );
-        map.bind(Scope::List, [p(PageUp)], Action::PageUp, "Page up", None);
-        map.bind(
-            Scope::List,
-            [p(PageDown)],
-            Action::PageDown,
-            "Page down",
-            None,
-        );
-        map.bind(
-            Scope::List,
-            [p(Home), c('g')],
-            Action::First,
-            "First connector",
-            None,
-        );
-        map.bind(
-            Scope::List,
-            [p(End), c('G')],
-            Action::Last,
-            "Last connector",
-            None,
-        );
-        map.bind(
-            Scope::List,
-            [c('n')],
-            Action::New,
-            "New connector (opens the wizard)",
-            Some("new"),
-        );
-        map.bind(
-            Scope::List,
-            [p(Enter), c('e')],
-            Action::Edit,
-            "Edit the selected connector",
-            Some("edit"),
-        );
-        map.bind(
-            Scope::List,
-            [c('c')],
-            Action::Duplicate,
-            "Duplicate the selected connector",
-            Some("copy"),
-        );
-        map.bind(
-            Scope::List,
-            [c('d'), p(Delete)],
-            Action::Delete,
-            "Delete the selected connector and its secrets",
-            Some("delete"),
-        );
-        map.bind(
-            Scope::List,
-            [c('t')],
-            Action::TestLogin,
-            "Test login with the selected connector",
-            Some("test"),
-        );
-        // Upper case: logging out ends a session scripts may rely on, so it takes a
-        // deliberate key (and a confirmation) rather than a letter hit by accident.
-        map.bind(
-            Scope::List,
-            [c('L')],
-            Action::Logout,
-            "Log out: revoke the refresh token and delete the cached tokens",
-            Some("logout"),
-        );
-        map.bind(
-            Scope::List,
-            [c('/')],
-            Action::Filter,
-            "Filter as you type",
-            Some("filter"),
-        );
-        map.bind(
-            Scope::List,
-            [p(Esc)],
-            Action::Back,
-            "Clear the filter",
-            None,
-        );
-        map.bind(
-            Scope::List,
-            [c('?')],
-            Action::Help,
-            "Show this help",
-            Some("help"),
-        );
-        map.bind(Scope::List, [c('q')], Action::Quit, "Quit", Some("quit"));
-
-        map.bind(
-            Scope::Filter,
-            [p(Enter)],
-            Action::Submit,
-            "Keep the filter and go back to the list",
-            Some("keep"),
-        );
-        map.bind(
-            Scope::Filter,
-            [p(Esc)],
-            Action::Cancel,
-            "Clear the filter",
-            Some("clear"),
-        );
-        map.bind(Scope::Filter, [p(Up)], Action::Up, "Previous match", None);
-        map.bind(Scope::Filter, [p(Down)], Action::Down, "Next match", None);
-
-        map.bind(
-            Scope::Wizard,
-            [p(Tab)],
-            Action::NextField,
-            "Next field",
-            Some("next field"),
-        );
-        map.bind(
-            Scope::Wizard,
-            [p(BackTab)],
-            Action::PrevField,
-            "Previous field",
-            None,
-        );
-        map.bind(
-            Scope::Wizard,
-            [p(Enter)],
-            Action::Submit,
-            "Next field or step; press a focused button",
-            Some("next"),
-        );
-        map.bind(
-            Scope::Wizard,
-            [p(Esc)],
-            Action::Back,
-            "Previous step (asks before leaving a changed wizard)",
-            Some("back"),
-        );
-        map.bind(
-            Scope::Wizard,
-            [p(Up)],
-            Action::Up,
-            "Move in a list of choices or rows",
-            None,
-        );
-        map.bind(
-            Scope::Wizard,
-            [p(Down)],
-            Action::Down,
-            "Move in a list of choices or rows",
-            None,
-        );
-        map.bind(
-            Scope::Wizard,
-            [c(' ')],
-            Action::Toggle,
-            "Switch a focused option on or off",
-            None,
-        );
-        map.bind(
-            Scope::Wizard,
-            [Key::ctrl('s')],
-            Action::Save,
-            "Save (every step must be valid)",
-            Some("save"),
-        );
-        map.bind(
-            Scope::Wizard,
-            [Key::ctrl('r')],
-            Action::Reveal,
-            "Show or hide the client secret",
-            None,
-        );
-        map.bind(
-            Scope::Wizard,
-            [Key::ctrl('k')],
-            Action::Check,
-            "OpenId: check the provider's discovery document",
-            None,
-        );
-        map.bind(
-            Scope::Wizard,
-            [Key::ctrl('f')],
-            Action::FillEndpoints,
-            "OAuth2: fill the endpoints from the discovery URL",
-            None,
-        );
-        map.bind(
-            Scope::Wizard,
-            [Key::ctrl('n')],
-            Action::AddRow,
-            "Advanced: add a query parameter",
-            None,
-        );
-        map.bind(
-            Scope::Wizard,
-            [Key::ctrl('d')],
-            Action::RemoveRow,
-            "Advanced: remove the focused query parameter",
-            None,
-        );
-        for step in 1..=6u8 {
-            let digit = char::from(b'0' + step);
-            let binding = Binding {
-                scope: Scope::Wizard,
-                keys: vec![Key::alt(digit)],
-                action: Action::JumpStep(step),
-                help: "Go straight to a step (any step when editing)",
-                hint: None,
-                keys_label: Some("Alt-1…6"),
-                hidden: step > 1,
-            };
-            map.bindings.push(binding);
+        Keymap {
+            bindings: TABLE.iter().map(Binding::from).collect(),
         }
-
-        map.bind(
-            Scope::TestLogin,
-            [c('y'), Key::ctrl('y')],
-            Action::CopyUrl,
-            "Copy the login URL to the terminal clipboard (OSC 52)",
-            Some("copy URL"),
-        );
-        map.bind(
-            Scope::TestLogin,
-            [c('p'), p(Tab)],
-            Action::FocusPaste,
-            "Paste box: give the redirected URL by hand",
-            Some("paste"),
-        );
-        map.bind(
-            Scope::TestLogin,
-            [p(Enter)],
-            Action::Submit,
-            "Send the pasted URL",
-            None,
-        );
-        map.bind(
-            Scope::TestLogin,
-            [c('r')],
-            Action::Retry,
-            "Run the test again",
-            Some("retry"),
-        );
-        map.bind(
-            Scope::TestLogin,
-            [c('d'), Key::ctrl('d')],
-            Action::DeviceLogin,
-            "Sign in with a device code instead (when the provider offers it)",
-            Some("device code"),
-        );
-        map.bind(
-            Scope::TestLogin,
-            [p(Up), c('k')],
-            Action::Up,
-            "Scroll up",
-            None,
-        );
-        map.bind(
-            Scope::TestLogin,
-            [p(Down), c('j')],
-            Action::Down,
-            "Scroll down",
-            None,
-        );
-        map.bind(
-            Scope::TestLogin,
-            [p(Esc)],
-            Action::Back,
-            "Cancel the login (closes the listener); again to leave",
-            Some("cancel/back"),
-        );
-
-        map.bind(Scope::Help, [p(Up), c('k')], Action::Up, "Scroll up", None);
-        map.bind(
-            Scope::Help,
-            [p(Down), c('j')],
-            Action::Down,
-            "Scroll down",
-            None,
-        );
-        map.bind(Scope::Help, [p(PageUp)], Action::PageUp, "Page up", None);
-        map.bind(
-            Scope::Help,
-            [p(PageDown)],
-            Action::PageDown,
-            "Page down",
-            None,
-        );
-        map.bind(
-            Scope::Help,
-            [p(Esc), c('q'), c('?')],
-            Action::Back,
-            "Close the help",
-            Some("close"),
-        );
-
-        map.bind(
-            Scope::Confirm,
-            [c('y'), p(Enter)],
-            Action::Confirm,
-            "Yes (or the focused button)",
-            Some("yes"),
-        );
-        map.bind(
-            Scope::Confirm,
-            [c('n'), p(Esc)],
-            Action::Cancel,
-            "No",
-            Some("no"),
-        );
-        map.bind(
-            Scope::Confirm,
-            [p(Tab), p(Left), p(Right)],
-            Action::NextField,
-            "Switch button",
-            None,
-        );
-
-        map.bind(Scope::Dialog, [p(Enter)], Action::Submit, "OK", Some("ok"));
-        map.bind(
-            Scope::Dialog,
-            [p(Esc)],
-            Action::Cancel,
-            "Close",
-            Some("close"),
-        );
-        map
     }
 }
 
 impl Keymap {
-    fn bind<const N: usize>(
-        &mut self,
-        scope: Scope,
-        keys: [Key; N],
-        action: Action,
-        help: &'static str,
-        hint: Option<&'static str>,
-    ) {
-        self.bindings.push(Binding {
-            scope,
-            keys: keys.to_vec(),
-            action,
-            help,
-            hint,
-            keys_label: None,
-            hidden: false,
-        });
+    /// Put other keys on an action in a scope (the first binding of it): everything that
+    /// names the key, from the hint bar to the screens' prose, follows.
+    pub fn rebind(&mut self, scope: Scope, action: Action, keys: &[Key]) {
+        if let Some(binding) = self
+            .bindings
+            .iter_mut()
+            .find(|b| b.scope == scope && b.action == action)
+        {
+            binding.keys = keys.to_vec();
+        }
     }
 
     /// The action for a key in a scope; the scope's own bindings win over global ones.

@@ -14,22 +14,62 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use crate::core::connector::{Connector, ConnectorId};
 use crate::core::login::discovery::{DiscoveryCheck, ProviderMetadata};
 use crate::core::login::{DevicePrompt, LoginError, LoginEvent, LoginOutcome};
+use crate::core::secrets::SecretsError;
 use crate::core::store::Config;
 use crate::core::tokens::{LoggedOut, TokenState};
+use crate::core::workspace::{Workspace, WorkspaceError};
+
+/// What a background task was doing: named in its failure message and in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    Load,
+    Duplicate,
+    Delete,
+    Save,
+    AddGroup,
+    RecordTest,
+    DiscoveryCheck,
+    DiscoveryFetch,
+    DeviceSupport,
+    TestLogin,
+    Logout,
+    TokenStates,
+}
+
+impl TaskKind {
+    /// "The {label} task failed".
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskKind::Load => "load",
+            TaskKind::Duplicate => "duplicate",
+            TaskKind::Delete => "delete",
+            TaskKind::Save => "save",
+            TaskKind::AddGroup => "add group",
+            TaskKind::RecordTest => "record test",
+            TaskKind::DiscoveryCheck => "discovery check",
+            TaskKind::DiscoveryFetch => "discovery fetch",
+            TaskKind::DeviceSupport => "device login check",
+            TaskKind::TestLogin => "test login",
+            TaskKind::Logout => "logout",
+            TaskKind::TokenStates => "token states",
+        }
+    }
+}
 
 #[derive(Debug)]
 pub enum Message {
-    ConfigLoaded(Result<Config, String>),
+    ConfigLoaded(Result<Config, WorkspaceError>),
     Saved {
-        result: Result<Box<Connector>, String>,
+        result: Result<Box<Connector>, WorkspaceError>,
         then_test: bool,
     },
     Removed {
         name: String,
-        result: Result<Option<String>, String>,
+        /// `Ok(Some(_))`: removed from the config, but its secrets stayed in the keyring.
+        result: Result<Option<SecretsError>, WorkspaceError>,
     },
-    Duplicated(Result<Box<Connector>, String>),
-    GroupAdded(Result<String, String>),
+    Duplicated(Result<Box<Connector>, WorkspaceError>),
+    GroupAdded(Result<String, WorkspaceError>),
     DiscoveryChecked {
         generation: u64,
         check: Box<DiscoveryCheck>,
@@ -46,7 +86,7 @@ pub enum Message {
         run: u64,
         outcome: Box<LoginOutcome>,
     },
-    TestRecorded(Result<(), String>),
+    TestRecorded(Result<(), WorkspaceError>),
     /// The user code and URI of a device login, once, before the wait for approval.
     DevicePrompt {
         run: u64,
@@ -58,14 +98,14 @@ pub enum Message {
         supported: bool,
     },
     /// Token states read from the keyring; an `Err` is why one could not be read.
-    TokenStates(Vec<(ConnectorId, Result<TokenState, String>)>),
+    TokenStates(Vec<(ConnectorId, Result<TokenState, SecretsError>)>),
     LoggedOut {
         id: ConnectorId,
         name: String,
-        result: Result<LoggedOut, String>,
+        result: Result<LoggedOut, SecretsError>,
     },
     TaskFailed {
-        task: &'static str,
+        task: TaskKind,
         detail: String,
     },
 }
@@ -100,7 +140,7 @@ impl MessageSender {
 
     /// Run `task` on the runtime and send the message it ends with. A panic becomes
     /// `TaskFailed { task: name }`.
-    pub fn spawn<F>(&self, name: &'static str, task: F)
+    pub fn spawn<F>(&self, name: TaskKind, task: F)
     where
         F: Future<Output = Message> + Send + 'static,
     {
@@ -111,7 +151,7 @@ impl MessageSender {
             let message = match handle.await {
                 Ok(message) => message,
                 Err(error) => {
-                    tracing::error!(task = name, %error, "background task failed");
+                    tracing::error!(task = name.label(), %error, "background task failed");
                     Message::TaskFailed {
                         task: name,
                         detail: describe_join_error(&error),
@@ -124,7 +164,7 @@ impl MessageSender {
     }
 
     /// Run blocking work (config file, keyring) on the blocking pool.
-    pub fn spawn_blocking<F>(&self, name: &'static str, work: F)
+    pub fn spawn_blocking<F>(&self, name: TaskKind, work: F)
     where
         F: FnOnce() -> Message + Send + 'static,
     {
@@ -137,6 +177,20 @@ impl MessageSender {
                 },
             }
         });
+    }
+}
+
+impl MessageSender {
+    /// The one shape of every config and keyring job: run `work` on a clone of the
+    /// workspace on the blocking pool, and report its typed result as `done` says.
+    pub fn workspace_job<T, W, D>(&self, kind: TaskKind, workspace: &Workspace, work: W, done: D)
+    where
+        W: FnOnce(&Workspace) -> Result<T, WorkspaceError> + Send + 'static,
+        D: FnOnce(Result<T, WorkspaceError>) -> Message + Send + 'static,
+        T: Send + 'static,
+    {
+        let workspace = workspace.clone();
+        self.spawn_blocking(kind, move || done(work(&workspace)));
     }
 }
 
@@ -155,10 +209,16 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_task_reports_instead_of_vanishing() {
         let (sender, mut rx) = MessageSender::channel();
-        sender.spawn("boom", async { panic!("bug") });
+        sender.spawn(TaskKind::Save, async { panic!("bug") });
         let message = rx.recv().await.unwrap();
         assert!(
-            matches!(message, Message::TaskFailed { task: "boom", .. }),
+            matches!(
+                message,
+                Message::TaskFailed {
+                    task: TaskKind::Save,
+                    ..
+                }
+            ),
             "{message:?}"
         );
         tokio::task::yield_now().await;
@@ -174,7 +234,7 @@ mod tests {
     #[tokio::test]
     async fn blocking_work_reports_its_message() {
         let (sender, mut rx) = MessageSender::channel();
-        sender.spawn_blocking("group", || Message::GroupAdded(Ok("eu".into())));
+        sender.spawn_blocking(TaskKind::AddGroup, || Message::GroupAdded(Ok("eu".into())));
         assert!(matches!(rx.recv().await, Some(Message::GroupAdded(Ok(g))) if g == "eu"));
     }
 }

@@ -50,13 +50,14 @@ use crate::core::login::{
     SignatureStatus, Step, StepReport,
 };
 use crate::core::paths::Paths;
-use crate::core::secrets::MemorySecrets;
+use crate::core::secrets::{MemorySecrets, SecretsError};
 use crate::core::store::Config;
 use crate::core::tokens::{LoggedOut, Revocation, TokenState};
 use crate::core::workspace::SecretChange;
 use crate::tui::app::{App, AppOptions};
 use crate::tui::clipboard::MemoryClipboard;
 use crate::tui::engine::{DeviceRun, Engine, LoginRun};
+use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 
 /// Snapshots and "3m ago" need a clock that stands still.
@@ -377,7 +378,7 @@ impl Engine for FakeEngine {
         self.browser_problem.lock().unwrap().clone()
     }
 
-    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, String>> {
+    fn token_state(&self, id: ConnectorId) -> BoxFuture<'static, Result<TokenState, SecretsError>> {
         let state = self
             .token_states
             .lock()
@@ -389,7 +390,7 @@ impl Engine for FakeEngine {
     }
 
     /// Like the core: revoke, then nothing is stored any more.
-    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, String>> {
+    fn logout(&self, connector: Connector) -> BoxFuture<'static, Result<LoggedOut, SecretsError>> {
         self.logouts.lock().unwrap().push(connector.id.clone());
         let had = self.token_states.lock().unwrap().remove(&connector.id);
         let done = match had {
@@ -454,6 +455,20 @@ impl Harness {
         height: u16,
         prepare: impl FnOnce(&Context, &FakeEngine),
     ) -> Self {
+        Self::start(width, height, prepare, Keymap::default()).await
+    }
+
+    /// Seeded connectors and a key table of the test's own.
+    pub async fn with_keymap(width: u16, height: u16, keymap: Keymap) -> Self {
+        Self::start(width, height, |context, _| seed_connectors(context), keymap).await
+    }
+
+    async fn start(
+        width: u16,
+        height: u16,
+        prepare: impl FnOnce(&Context, &FakeEngine),
+        keymap: Keymap,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let secrets = Arc::new(MemorySecrets::default());
         let context = Context::new(Paths::under(dir.path()), secrets.clone());
@@ -465,6 +480,7 @@ impl Harness {
             engine: engine.clone(),
             clipboard: Box::new(clipboard.clone()),
             clock: fixed_now,
+            keymap,
             first_frame_log: None,
         };
         let (keys, input) = unbounded();

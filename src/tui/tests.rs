@@ -51,14 +51,15 @@ fn secret_of(h: &Harness, id: &ConnectorId) -> Option<String> {
 }
 
 /// Steps 1 to 3 of a new connector, ending on step 4.
-fn type_first_steps(h: &Harness, name: &str, oauth2: bool) {
+/// Steps 1 to 3, choosing the auth type `downs` places below OpenId.
+fn type_first_steps(h: &Harness, name: &str, downs: usize) {
     h.key(ratatui::crossterm::event::KeyCode::Char('n'));
     h.type_text(name).key(Enter).key(Enter);
     h.type_text("https://ifs.example.com/")
         .key(Enter)
         .key(Enter)
         .key(Enter);
-    if oauth2 {
+    for _ in 0..downs {
         h.key(Down);
     }
     h.key(Enter);
@@ -136,7 +137,7 @@ async fn create_an_openid_connector_step_by_step() {
 async fn a_failing_check_shows_each_verdict_and_the_fix() {
     let mut h = Harness::new(80, 24).await;
     *h.engine.check.lock().unwrap() = Some(failing_check());
-    type_first_steps(&h, "prod", false);
+    type_first_steps(&h, "prod", 0);
     h.key(Enter)
         .type_text("https://ifs.example.com/auth/realms/prod")
         .ctrl('k');
@@ -190,7 +191,7 @@ async fn delete_asks_naming_the_connector_and_its_secrets() {
 #[tokio::test]
 async fn oauth2_secret_is_masked_revealed_on_demand_and_kept_in_the_keyring() {
     let mut h = Harness::new(80, 24).await;
-    type_first_steps(&h, "IFS test", true);
+    type_first_steps(&h, "IFS test", 1);
     h.settle().await;
     snap(&mut h, "wizard_4_oauth2");
     h.type_text("Test instance").key(Enter);
@@ -237,6 +238,59 @@ async fn oauth2_secret_is_masked_revealed_on_demand_and_kept_in_the_keyring() {
     let file = std::fs::read_to_string(h.context.paths.config_file()).unwrap();
     assert!(
         !file.contains("hunter2"),
+        "the secret is not in the config file"
+    );
+}
+
+#[tokio::test]
+async fn a_service_user_needs_a_secret_or_a_variable_and_keeps_it_off_disk() {
+    let mut h = Harness::new(80, 24).await;
+    type_first_steps(&h, "IFS service", 2);
+    h.settle().await;
+    snap(&mut h, "wizard_4_client_credentials");
+    assert!(
+        h.screen()
+            .contains("OAuth2 Client Credentials (service user)")
+    );
+    h.type_text("Nightly export").key(Enter);
+    h.type_text(ISSUER).key(Enter).key(Enter);
+    h.type_text("svc-export")
+        .key(Enter)
+        .key(Enter)
+        .key(Enter)
+        .key(Enter);
+    h.settle().await;
+    assert!(h.screen().contains("Step 4 of 6"), "no secret: stays");
+    assert!(
+        h.screen()
+            .contains("a service user needs its client secret")
+    );
+    h.type_text("s3rvice-secret")
+        .key(Enter)
+        .key(Enter)
+        .key(Enter);
+    h.settle().await;
+    assert!(h.screen().contains("Step 5 of 6"), "{}", h.screen());
+    assert!(!h.screen().contains("Prefill"), "no browser, no login_hint");
+    h.alt('6');
+    h.settle().await;
+    assert!(!h.screen().contains("s3rvice-secret"), "masked on review");
+    h.key(Enter);
+    h.settle().await;
+
+    let config = h.config();
+    let c = config.find("IFS service").unwrap();
+    let Auth::ClientCredentials(a) = &c.auth else {
+        panic!("expected a service user, got {:?}", c.auth)
+    };
+    assert_eq!(a.authority_url.as_deref(), Some(ISSUER));
+    assert_eq!(a.token_endpoint, None);
+    assert_eq!(a.client_id, "svc-export");
+    assert!(a.has_client_secret);
+    assert_eq!(secret_of(&h, &c.id).as_deref(), Some("s3rvice-secret"));
+    let file = std::fs::read_to_string(h.context.paths.config_file()).unwrap();
+    assert!(
+        !file.contains("s3rvice"),
         "the secret is not in the config file"
     );
 }
@@ -312,7 +366,7 @@ async fn a_new_agent_group_is_created_inline() {
 #[tokio::test]
 async fn a_failed_save_shows_the_error_and_keeps_the_form() {
     let mut h = Harness::new(80, 24).await;
-    type_first_steps(&h, "IFS test", true);
+    type_first_steps(&h, "IFS test", 1);
     h.key(Enter).key(Enter).key(Tab); // display name, discovery, fill button → authorization
     h.type_text("https://ifs.example.com/auth")
         .key(Enter)
@@ -801,4 +855,34 @@ async fn device_login_is_not_offered_when_the_provider_has_none() {
         h.screen()
     );
     assert!(h.engine.device_logins.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_rebound_key_changes_every_text_that_names_it() {
+    use crate::tui::keymap::{Action, Key, Scope};
+    let mut keymap = Keymap::default();
+    keymap.rebind(Scope::TestLogin, Action::Retry, &[Key::char('a')]);
+    keymap.rebind(Scope::TestLogin, Action::Back, &[Key::ctrl('b')]);
+    keymap.rebind(Scope::List, Action::TestLogin, &[Key::char('x')]);
+    let mut h = Harness::with_keymap(120, 40, keymap).await;
+    *h.engine.events.lock().unwrap() = events_until_browser();
+    h.type_text("t");
+    h.settle().await;
+    assert!(
+        !h.screen().contains("Test login:"),
+        "t is no longer the test key:\n{}",
+        h.screen()
+    );
+    h.type_text("x");
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(" a runs it again · Ctrl-B goes back to the list"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("a retry"),
+        "the hint bar follows too:\n{screen}"
+    );
+    assert!(!screen.contains(" r runs it again"), "{screen}");
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::tui::component::{Component, Draw, DrawCx};
-use crate::tui::keymap::Keymap;
+use crate::tui::keymap::{Action, Keymap, Scope};
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::hint_bar;
@@ -32,7 +32,7 @@ pub fn is_too_small(area: Rect) -> bool {
 pub fn render(state: &State, keymap: &Keymap, theme: &Theme, frame: &mut Frame<'_>) {
     let area = frame.area();
     if is_too_small(area) {
-        return render_too_small(area, theme, frame);
+        return render_too_small(area, keymap, theme, frame);
     }
     let cx = DrawCx {
         theme,
@@ -67,14 +67,17 @@ pub fn render(state: &State, keymap: &Keymap, theme: &Theme, frame: &mut Frame<'
     }
 }
 
-fn render_too_small(area: Rect, theme: &Theme, frame: &mut Frame<'_>) {
+fn render_too_small(area: Rect, keymap: &Keymap, theme: &Theme, frame: &mut Frame<'_>) {
     let text = vec![
         Line::styled("Terminal too small", theme.error),
         Line::raw(format!(
             "{}x{} here; ifs-connect needs at least {MIN_WIDTH}x{MIN_HEIGHT}.",
             area.width, area.height
         )),
-        Line::raw("Make the window larger, or press Ctrl-C to quit."),
+        Line::raw(format!(
+            "Make the window larger, or press {} to quit.",
+            keymap.key_for(Scope::Global, Action::Quit)
+        )),
     ];
     let height = 3.min(area.height);
     let rect = Rect {

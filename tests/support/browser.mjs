@@ -6,6 +6,11 @@
 //
 // Nothing is loaded from outside this machine: every request to a host other than a loopback one
 // is aborted, and host name resolution is switched off except for localhost.
+//
+// For HTTPS and proxy tests (tests/https): BROWSER_CHROMIUM_ARGS adds Chromium flags (space
+// separated, e.g. --proxy-server=... --ignore-certificate-errors-spki-list=...), and
+// BROWSER_ALLOW_HOSTS (comma separated) names hosts besides loopback that requests may go to
+// (through that proxy, which the test runs on 127.0.0.1).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +35,16 @@ const ARGS = [
   '--disable-quic',
   '--password-store=basic',
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]',
+  ...(process.env.BROWSER_CHROMIUM_ARGS || '').split(/\s+/).filter(Boolean),
 ];
+const ALLOWED_HOSTS = new Set((process.env.BROWSER_ALLOW_HOSTS || '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+const isAllowedHost = (target) => {
+  try {
+    return ALLOWED_HOSTS.has(new URL(target).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+};
 
 const url = process.argv[process.argv.length - 1];
 const cfg = settings();
@@ -58,7 +72,7 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
 
   await context.route('**/*', (route) => {
     const target = route.request().url();
-    if (isLoopback(target) || target.startsWith('data:') || target.startsWith('about:')) {
+    if (isLoopback(target) || isAllowedHost(target) || target.startsWith('data:') || target.startsWith('about:')) {
       return route.continue();
     }
     diag(`chromium: blocked a request to ${target}`);

@@ -28,7 +28,13 @@
 //
 // Other routes, outside the issuer prefix:
 //   GET /main/ifsapplications/projection/v1/FrameworkServices.svc/GetCurrentUserInformation()
-//       Bearer access token -> 200 {"UserId": "<sub>"}, else 401
+//       Bearer access token -> 200 {"UserId": "<sub>"} (a service client's token:
+//       {"UserId": "service-account-<client_id>"}), else 401
+//
+// Clients: ifs-public, ifs-confidential, ifs-confidential-post (authorization code), and
+// ifs-service (client credentials only, Basic auth: an IFS IAM client with Service Accounts on).
+// The others may not use client credentials: they answer unauthorized_client, as Keycloak does
+// for a client without Service Accounts.
 //   GET /__stats   JSON counters (see `stats` below)
 //   anything else: 404
 
@@ -141,6 +147,14 @@ const clients = [
     client_secret: CLIENT_SECRET,
     token_endpoint_auth_method: 'client_secret_post',
   },
+  {
+    client_id: 'ifs-service',
+    client_secret: CLIENT_SECRET,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+  },
   ...EXTRA_CLIENTS,
 ];
 
@@ -198,9 +212,15 @@ async function handleApi(req, res) {
   const auth = req.headers.authorization || '';
   const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
   let token;
+  let userId;
   if (m) {
     try {
       token = await provider.AccessToken.find(m[1]);
+      userId = token?.accountId;
+      if (!token) {
+        token = await provider.ClientCredentials.find(m[1]);
+        userId = token && `service-account-${token.clientId}`;
+      }
     } catch {
       token = undefined;
     }
@@ -216,7 +236,7 @@ async function handleApi(req, res) {
   bump(stats.api, '200');
   sendJson(res, 200, {
     '@odata.context': 'FrameworkServices.svc/$metadata#Edm.ComplexType',
-    UserId: token.accountId,
+    UserId: userId,
   });
 }
 
@@ -308,6 +328,7 @@ const configuration = {
     introspection: { enabled: true },
     userinfo: { enabled: true },
     deviceFlow: { enabled: true },
+    clientCredentials: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     pushedAuthorizationRequests: {
       enabled: PAR !== '0',
@@ -369,6 +390,12 @@ provider.use(async (ctx, next) => {
     const grantType = ctx.oidc.params?.grant_type || body.grant_type || 'unknown';
     if (ctx.status >= 200 && ctx.status < 300) bump(stats.grants, grantType);
     else bump(stats.grant_errors, grantType);
+    // Keycloak answers a client without Service Accounts with unauthorized_client;
+    // oidc-provider says invalid_request. Answer as Keycloak does.
+    if (grantType === 'client_credentials' && ctx.status === 400
+        && ctx.body?.error_description === 'requested grant type is not allowed for this client') {
+      ctx.body = { error: 'unauthorized_client', error_description: 'Client not enabled to retrieve service account' };
+    }
     let how = 'none';
     if (/^basic\s/i.test(ctx.get('authorization'))) how = 'basic';
     else if (body.client_secret !== undefined) how = 'post';

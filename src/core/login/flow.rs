@@ -127,7 +127,7 @@ async fn steps(
     found: &mut Found,
     mode: &mut Mode,
 ) -> Result<(), LoginError> {
-    let client = http::client(cx.options)?;
+    let client = http::client(cx.options, cx.connector.ca_file.as_deref())?;
     let mut provider = discover(cx, recorder, &client).await?;
     if let Some(uri) = provider.jwks_uri.clone() {
         provider.jwks = Some(recorder.step(Step::Jwks, fetch_jwks(&client, &uri)).await?);
@@ -283,6 +283,7 @@ fn needs_discovery(connector: &Connector) -> bool {
     match &connector.auth {
         Auth::OpenId(_) => true,
         Auth::OAuth2(auth) => auth.issuer.is_some(),
+        Auth::ClientCredentials(auth) => auth.authority_url.is_some(),
     }
 }
 
@@ -346,6 +347,9 @@ pub(super) async fn resolve_provider(
             let detail = format!("issuer {issuer} (endpoints from the connector)");
             Ok((provider, Some(detail)))
         }
+        // Its own flow (client_credentials.rs) resolves the token endpoint; nothing here
+        // (browser, device, refresh, revocation) applies to a service user.
+        Auth::ClientCredentials(_) => Err(super::client_credentials::not_interactive()),
     }
 }
 
@@ -425,7 +429,7 @@ pub(super) async fn client_auth_for(
     secrets: &SharedSecrets,
     provider: &Provider,
 ) -> Result<(ClientAuth, String), LoginError> {
-    if !connector.has_client_secret() {
+    if connector.secret_source().is_none() {
         return Ok((ClientAuth::None, "public client (no secret)".into()));
     }
     let id = connector.id.clone();
@@ -433,7 +437,7 @@ pub(super) async fn client_auth_for(
         store.get(&id, SecretKind::ClientSecret)
     })
     .await
-    .map_err(|e| LoginError::new(ErrorKind::Keyring, e.to_string()))?
+    .map_err(super::client_credentials::secrets_error)?
     .ok_or_else(|| {
         LoginError::new(
             ErrorKind::Keyring,
@@ -833,7 +837,12 @@ async fn store_refresh_token(
     })
     .await
     .map_err(|e| LoginError::new(ErrorKind::Keyring, e.to_string()))?;
-    Ok(((), "stored in the OS keyring".into()))
+    let detail = if cx.secrets.process_only() {
+        "kept in this process only (the client secret comes from the environment)"
+    } else {
+        "stored in the OS keyring"
+    };
+    Ok(((), detail.into()))
 }
 
 // ---- step records --------------------------------------------------------------------------------
@@ -841,12 +850,12 @@ async fn store_refresh_token(
 /// Times each step, keeps its report and sends the events.
 pub(super) struct Recorder {
     events: mpsc::UnboundedSender<LoginEvent>,
-    steps: Vec<StepReport>,
+    pub(super) steps: Vec<StepReport>,
     current: Option<(Step, Instant)>,
 }
 
 impl Recorder {
-    fn new(events: mpsc::UnboundedSender<LoginEvent>) -> Self {
+    pub(super) fn new(events: mpsc::UnboundedSender<LoginEvent>) -> Self {
         Self {
             events,
             steps: Vec::new(),
@@ -894,7 +903,7 @@ impl Recorder {
     }
 
     /// Close a step left running by cancellation.
-    fn abandon(&mut self) {
+    pub(super) fn abandon(&mut self) {
         if self.current.is_some() {
             self.finish(false, "cancelled".into());
         }

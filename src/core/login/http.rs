@@ -10,25 +10,36 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::explain::provider_text;
+use super::proxy::{self, ProxyRules};
+use super::trust;
 use super::{ErrorKind, LoginError, LoginOptions};
 
 /// Discovery documents, JWKS and token responses are small; anything bigger is not one.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The HTTP client every login call uses: request timeout from the options, no redirects (a
-/// token request must never be replayed to another URL, and discovery must not slip from
-/// https to http), rustls with the OS roots so private CAs installed there work.
-pub fn client(options: &LoginOptions) -> Result<reqwest::Client, LoginError> {
+/// The HTTP client every call of one connector uses: request timeout from the options, no
+/// redirects (a token request must never be replayed to another URL, and discovery must not
+/// slip from https to http), the trust of [`trust::client_config`] (OS store, SSL_CERT_FILE,
+/// SSL_CERT_DIR, the connector's CA file) and the proxies of [`ProxyRules`].
+pub fn client(
+    options: &LoginOptions,
+    ca_file: Option<&str>,
+) -> Result<reqwest::Client, LoginError> {
+    let tls = trust::client_config(ca_file)?;
+    let rules = ProxyRules::from_env();
+    let proxy = reqwest::Proxy::custom(move |url| rules.proxy_for(url).map(proxy::with_scheme));
     reqwest::Client::builder()
         .timeout(options.http_timeout)
         .connect_timeout(options.http_timeout.min(Duration::from_secs(15)))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("ifs-connect/", env!("CARGO_PKG_VERSION")))
+        .use_preconfigured_tls(tls)
+        .proxy(proxy)
         .build()
         .map_err(|e| {
             LoginError::new(
-                ErrorKind::Discovery,
-                format!("could not set up HTTPS ({e})"),
+                ErrorKind::Config,
+                format!("could not set up HTTPS ({})", root_cause(&e)),
             )
         })
 }
@@ -239,13 +250,35 @@ pub fn status_error(fetched: &Fetched, what: &str, url: &str, kind: ErrorKind) -
     }
 }
 
-/// A failure before any HTTP answer: timeout, refused connection, DNS, TLS.
+/// A failure before any HTTP answer: timeout, refused connection, DNS, TLS, the proxy.
 pub fn transport_error(
     error: &reqwest::Error,
     what: &str,
     url: &str,
     kind: ErrorKind,
 ) -> LoginError {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| url.to_owned());
+    if let Some(refused) = trust::refusal(error) {
+        return LoginError::new(
+            ErrorKind::TlsCertificate,
+            format!(
+                "{host} was not trusted when connecting to {what} at {url}: {}",
+                refused.reason
+            ),
+        )
+        .with_hint(refused.fix);
+    }
+    let proxy = url::Url::parse(url).ok().and_then(|u| {
+        ProxyRules::from_env()
+            .proxy_for(&u)
+            .map(proxy::display_proxy)
+    });
+    if let Some(proxy) = proxy.filter(|_| error.is_connect()) {
+        return proxy_error(error, &proxy, what, url);
+    }
     if error.is_timeout() {
         return LoginError::new(kind, format!("{what} at {url} did not answer in time"))
             .with_hint("check the network, a VPN or proxy, and that the host is right");
@@ -260,12 +293,12 @@ pub fn transport_error(
     } else if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
         (
             format!("could not find the host of {what} at {url} ({cause})"),
-            "check the host name and the network (VPN, DNS)",
+            "check the host name and the network (VPN, DNS); behind a proxy, set HTTPS_PROXY",
         )
     } else if lower.contains("certificate") || lower.contains("tls") {
         (
             format!("the TLS connection to {what} at {url} failed ({cause})"),
-            "a private CA must be installed in the OS trust store; check the clock too",
+            "check that the URL's port speaks HTTPS; check the clock too",
         )
     } else {
         (
@@ -274,6 +307,37 @@ pub fn transport_error(
         )
     };
     LoginError::new(kind, message).with_hint(hint)
+}
+
+/// A connection through `proxy` (shown without credentials) that failed before the
+/// provider answered: the proxy is down, refused the tunnel, or wants credentials.
+fn proxy_error(error: &reqwest::Error, proxy: &str, what: &str, url: &str) -> LoginError {
+    // hyper-util's TunnelError is not exported, so it cannot be downcast to; its variants'
+    // names (Debug) are what tells a 407 from another refusal.
+    let tunnel = trust::causes(error).find_map(|e| {
+        let name = format!("{e:?}");
+        matches!(name.as_str(), "ProxyAuthRequired" | "TunnelUnsuccessful").then_some(name)
+    });
+    let (problem, hint) = match tunnel.as_deref() {
+        Some("ProxyAuthRequired") => (
+            "asks for credentials (HTTP 407)".to_owned(),
+            "put them in the proxy URL (HTTPS_PROXY=http://USER:PASSWORD@proxy:port) or ask for access; NO_PROXY lists hosts to reach directly",
+        ),
+        Some(_) => (
+            "refused to open a connection to the host (an HTTP error such as 403 or 502 to CONNECT)"
+                .to_owned(),
+            "ask the proxy's administrator to allow this host, or list it in NO_PROXY if it is reachable directly",
+        ),
+        _ => (
+            format!("could not be reached ({})", root_cause(error)),
+            "check HTTPS_PROXY / HTTP_PROXY: is the proxy running at that address? Unset them or list the host in NO_PROXY to connect directly",
+        ),
+    };
+    LoginError::new(
+        ErrorKind::Proxy,
+        format!("the proxy {proxy} {problem} while connecting to {what} at {url}"),
+    )
+    .with_hint(hint)
 }
 
 /// The innermost error text: reqwest's own text repeats the URL and hides the cause.

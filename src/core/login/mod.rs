@@ -15,6 +15,7 @@ pub use revoke::Revoked;
 mod authorize;
 mod browser;
 mod callback;
+mod client_credentials;
 mod device;
 pub mod discovery;
 mod explain;
@@ -25,9 +26,11 @@ mod loopback;
 mod pkce;
 pub mod policy;
 mod probe;
+mod proxy;
 mod refresh;
 mod revoke;
 mod token;
+mod trust;
 mod userinfo;
 
 /// The steps of a test login, in order. Not every login runs every step.
@@ -44,6 +47,8 @@ pub enum Step {
     DeviceApproval,
     Token,
     IdToken,
+    /// A service user's access token, read (not verified) when it is a JWT.
+    AccessToken,
     Userinfo,
     Probe,
     Keyring,
@@ -61,6 +66,7 @@ impl Step {
             Step::DeviceApproval => "Device approval",
             Step::Token => "Token exchange",
             Step::IdToken => "ID token",
+            Step::AccessToken => "Access token",
             Step::Userinfo => "Userinfo",
             Step::Probe => "API probe",
             Step::Keyring => "Refresh token saved",
@@ -129,6 +135,10 @@ pub enum ErrorKind {
     Listener,
     /// The connector itself cannot be used as saved (e.g. an unusable redirect URI).
     Config,
+    /// A server's certificate was refused: untrusted CA, expired, or for another host.
+    TlsCertificate,
+    /// The HTTPS_PROXY / HTTP_PROXY proxy is down, refused the connection or wants credentials.
+    Proxy,
 }
 
 impl ErrorKind {
@@ -157,6 +167,8 @@ impl ErrorKind {
             ErrorKind::Keyring => "keyring",
             ErrorKind::Listener => "listener",
             ErrorKind::Config => "config",
+            ErrorKind::TlsCertificate => "tls_certificate",
+            ErrorKind::Proxy => "proxy",
         }
     }
 }
@@ -196,6 +208,9 @@ pub enum SignatureStatus {
     /// Not checked: no JWKS is known (OAuth2 connector without an issuer). The token came
     /// straight from the token endpoint over TLS (OIDC Core 3.1.3.7 step 6).
     NotVerifiedNoJwks,
+    /// A service user's access token, read for information only: the API it is meant for
+    /// checks it, and ifs-connect does not.
+    NotVerifiedAccessToken,
 }
 
 /// What the tokens say about the signed-in user. No token values.
@@ -310,6 +325,10 @@ pub async fn run(
     events: tokio::sync::mpsc::UnboundedSender<LoginEvent>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> LoginOutcome {
+    let secrets = crate::core::secrets::for_connector(&connector, &secrets);
+    if !connector.auth_kind().is_interactive() {
+        return client_credentials::run(connector, secrets, options, events, cancel).await;
+    }
     let mode = flow::Mode::Browser(pasted);
     flow::run(connector, secrets, options, mode, events, cancel).await
 }
@@ -328,6 +347,11 @@ pub async fn run_device(
     events: tokio::sync::mpsc::UnboundedSender<LoginEvent>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> LoginOutcome {
+    let secrets = crate::core::secrets::for_connector(&connector, &secrets);
+    if !connector.auth_kind().is_interactive() {
+        // A service user has no one to approve anything: the same steps as `run`.
+        return client_credentials::run(connector, secrets, options, events, cancel).await;
+    }
     let mode = flow::Mode::Device(prompts);
     flow::run(connector, secrets, options, mode, events, cancel).await
 }
@@ -338,7 +362,7 @@ pub async fn supports_device_login(
     connector: &crate::core::connector::Connector,
     options: &LoginOptions,
 ) -> bool {
-    let Ok(client) = http::client(options) else {
+    let Ok(client) = http::client(options, connector.ca_file.as_deref()) else {
         return false;
     };
     matches!(
@@ -355,6 +379,19 @@ pub fn browser_possible() -> Result<(), String> {
         _ => Ok(()),
     }
 }
+
+/// A new access token for a service user (client credentials grant, RFC 6749 section 4.4):
+/// discovery when the connector has an authority, then the token request. No browser, no
+/// refresh token. Nothing is stored here: `core::tokens` caches the result.
+pub async fn service_token(
+    connector: &crate::core::connector::Connector,
+    secrets: &crate::core::secrets::SharedSecrets,
+    options: &LoginOptions,
+) -> Result<ServiceToken, LoginError> {
+    client_credentials::fetch(connector, secrets, options).await
+}
+
+pub use client_credentials::ServiceToken;
 
 /// Swap a refresh token for fresh tokens (RFC 6749 section 6), with the connector's client
 /// authentication. A returned ID token is verified like at login and must keep `previous`'s
@@ -381,7 +418,17 @@ pub async fn revoke_refresh_token(
 }
 
 /// The HTTP client for a login and for the wizard's discovery check: the options' request
-/// timeout, no redirects followed, the OS trust store.
+/// timeout, no redirects followed, the OS trust store plus SSL_CERT_FILE/SSL_CERT_DIR, and
+/// the proxies of HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
 pub fn http_client(options: &LoginOptions) -> Result<reqwest::Client, LoginError> {
-    http::client(options)
+    http::client(options, None)
+}
+
+/// [`http_client`] that also trusts the CAs in `ca_file` (a connector's `ca_file`), as every
+/// call of that connector does.
+pub fn http_client_trusting(
+    options: &LoginOptions,
+    ca_file: Option<&str>,
+) -> Result<reqwest::Client, LoginError> {
+    http::client(options, ca_file)
 }

@@ -49,7 +49,7 @@ pub(super) async fn refresh(
     refresh_token: SecretString,
     previous: &Identity,
 ) -> Result<Refreshed, RefreshFailure> {
-    let client = http::client(options)?;
+    let client = http::client(options, connector.ca_file.as_deref())?;
     let (mut provider, _) = flow::resolve_provider(&client, connector).await?;
     policy::require_https("the token endpoint", &provider.token_endpoint)?;
     let (auth, _) = flow::client_auth_for(connector, secrets, &provider).await?;

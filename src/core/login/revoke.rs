@@ -24,7 +24,7 @@ pub(super) async fn revoke(
     options: &LoginOptions,
     refresh_token: SecretString,
 ) -> Result<Revoked, LoginError> {
-    let client = http::client(options)?;
+    let client = http::client(options, connector.ca_file.as_deref())?;
     let (provider, _) = flow::resolve_provider(&client, connector).await?;
     let Some(endpoint) = provider.revocation_endpoint.clone() else {
         return Ok(Revoked::NotRevocable);

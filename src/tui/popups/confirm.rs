@@ -7,7 +7,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{modal_area, render_frame, wrapped_height};
 use crate::tui::command::Command;
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::widgets::button;
 
@@ -79,34 +79,12 @@ impl ConfirmPopup {
 }
 
 impl Component for ConfirmPopup {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
-        match input {
-            Input::Key(key) => match cx.keymap.action(Scope::Confirm, key) {
-                Some(Action::Confirm) if key.code == ratatui::crossterm::event::KeyCode::Enter => {
-                    if self.yes_focused {
-                        self.confirm(cx);
-                    } else {
-                        cx.commands.push(Command::ClosePopup);
-                    }
-                }
-                Some(Action::Confirm) => self.confirm(cx),
-                Some(Action::Cancel) => cx.commands.push(Command::ClosePopup),
-                Some(Action::NextField) => self.yes_focused = !self.yes_focused,
-                Some(Action::Quit) => cx.commands.push(Command::Quit),
-                _ => {}
-            },
-            Input::Mouse(mouse) if mouse.kind == MouseEventKind::Down(MouseButton::Left) => {
-                let (_, _, yes, no) = self.layout(cx.area);
-                let hit =
-                    |r: Rect| r.contains(ratatui::layout::Position::new(mouse.column, mouse.row));
-                if hit(yes) {
-                    self.confirm(cx);
-                } else if hit(no) {
-                    cx.commands.push(Command::ClosePopup);
-                }
-            }
-            _ => {}
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
+        if is_shared_key(input, cx.keymap, Scope::Confirm) {
+            return EventResult::Ignored;
         }
+        self.on_input(input, cx);
+        EventResult::Handled
     }
 
     fn scope(&self) -> Scope {
@@ -131,5 +109,36 @@ impl Draw for ConfirmPopup {
         let buf = frame.buffer_mut();
         button::render(&self.yes_text(), yes, buf, self.yes_focused, cx.theme);
         button::render(&self.no_text(), no, buf, !self.yes_focused, cx.theme);
+    }
+}
+
+impl ConfirmPopup {
+    fn on_input(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        match input {
+            Input::Key(key) => match cx.keymap.action(Scope::Confirm, key) {
+                Some(Action::Confirm) if key.code == ratatui::crossterm::event::KeyCode::Enter => {
+                    if self.yes_focused {
+                        self.confirm(cx);
+                    } else {
+                        cx.commands.push(Command::ClosePopup);
+                    }
+                }
+                Some(Action::Confirm) => self.confirm(cx),
+                Some(Action::Cancel) => cx.commands.push(Command::ClosePopup),
+                Some(Action::NextField) => self.yes_focused = !self.yes_focused,
+                _ => {}
+            },
+            Input::Mouse(mouse) if mouse.kind == MouseEventKind::Down(MouseButton::Left) => {
+                let (_, _, yes, no) = self.layout(cx.area);
+                let hit =
+                    |r: Rect| r.contains(ratatui::layout::Position::new(mouse.column, mouse.row));
+                if hit(yes) {
+                    self.confirm(cx);
+                } else if hit(no) {
+                    cx.commands.push(Command::ClosePopup);
+                }
+            }
+            _ => {}
+        }
     }
 }

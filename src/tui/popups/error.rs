@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{modal_area, render_frame, wrapped_height};
 use crate::tui::command::Command;
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::widgets::button;
 
@@ -45,19 +45,12 @@ impl ErrorPopup {
 }
 
 impl Component for ErrorPopup {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
-        match input {
-            Input::Key(key) => match cx.keymap.action(Scope::Dialog, key) {
-                Some(Action::Submit | Action::Cancel) => cx.commands.push(Command::ClosePopup),
-                Some(Action::Quit) => cx.commands.push(Command::Quit),
-                _ => {}
-            },
-            // Any click closes it: there is nothing else to press.
-            Input::Mouse(mouse) if mouse.kind == MouseEventKind::Down(MouseButton::Left) => {
-                cx.commands.push(Command::ClosePopup);
-            }
-            _ => {}
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
+        if is_shared_key(input, cx.keymap, Scope::Dialog) {
+            return EventResult::Ignored;
         }
+        self.on_input(input, cx);
+        EventResult::Handled
     }
 
     fn scope(&self) -> Scope {
@@ -85,5 +78,23 @@ impl Draw for ErrorPopup {
             1,
         );
         button::render("OK (Enter)", ok, frame.buffer_mut(), true, cx.theme);
+    }
+}
+
+impl ErrorPopup {
+    fn on_input(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        match input {
+            Input::Key(key) => {
+                if let Some(Action::Submit | Action::Cancel) = cx.keymap.action(Scope::Dialog, key)
+                {
+                    cx.commands.push(Command::ClosePopup);
+                }
+            }
+            // Any click closes it: there is nothing else to press.
+            Input::Mouse(mouse) if mouse.kind == MouseEventKind::Down(MouseButton::Left) => {
+                cx.commands.push(Command::ClosePopup);
+            }
+            _ => {}
+        }
     }
 }

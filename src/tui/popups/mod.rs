@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, BorderType, Clear};
 
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input};
 use crate::tui::keymap::Scope;
 use crate::tui::theme::Theme;
 
@@ -24,7 +24,7 @@ pub enum Popup {
 }
 
 impl Component for Popup {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
         match self {
             Popup::Confirm(p) => p.handle(input, cx),
             Popup::Error(p) => p.handle(input, cx),

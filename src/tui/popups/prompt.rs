@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 use super::{modal_area, render_frame};
 use crate::core::validate;
 use crate::tui::command::Command;
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::widgets::text_field::{FieldRow, TextField};
 
@@ -72,26 +72,12 @@ impl PromptPopup {
 }
 
 impl Component for PromptPopup {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
-        match input {
-            Input::Key(key) => {
-                if self.field.handle_key(key) {
-                    self.check_unique();
-                    return;
-                }
-                match cx.keymap.action(Scope::Dialog, key) {
-                    Some(Action::Submit) => self.submit(cx),
-                    Some(Action::Cancel) => cx.commands.push(Command::ClosePopup),
-                    Some(Action::Quit) => cx.commands.push(Command::Quit),
-                    _ => {}
-                }
-            }
-            Input::Paste(text) => {
-                self.field.paste(text);
-                self.check_unique();
-            }
-            Input::Mouse(_) => {}
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
+        if is_shared_key(input, cx.keymap, Scope::Dialog) {
+            return EventResult::Ignored;
         }
+        self.on_input(input, cx);
+        EventResult::Handled
     }
 
     fn scope(&self) -> Scope {
@@ -114,15 +100,43 @@ impl Draw for PromptPopup {
             height: FieldRow::HEIGHT,
             ..question
         };
+        let help = format!(
+            "{} to copy, {} to cancel",
+            cx.keymap.key_for(Scope::Dialog, Action::Submit),
+            cx.keymap.key_for(Scope::Dialog, Action::Cancel)
+        );
         let field = FieldRow {
             label: "Name",
             field: &self.field,
-            help: "Enter to copy, Esc to cancel",
+            help: &help,
             focused: true,
             label_width: 8,
         };
         if let Some(cursor) = field.render(row, frame.buffer_mut(), cx.theme) {
             frame.set_cursor_position(cursor);
+        }
+    }
+}
+
+impl PromptPopup {
+    fn on_input(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        match input {
+            Input::Key(key) => {
+                if self.field.handle_key(key) {
+                    self.check_unique();
+                    return;
+                }
+                match cx.keymap.action(Scope::Dialog, key) {
+                    Some(Action::Submit) => self.submit(cx),
+                    Some(Action::Cancel) => cx.commands.push(Command::ClosePopup),
+                    _ => {}
+                }
+            }
+            Input::Paste(text) => {
+                self.field.paste(text);
+                self.check_unique();
+            }
+            Input::Mouse(_) => {}
         }
     }
 }
@@ -147,18 +161,18 @@ mod tests {
             area: Rect::new(0, 0, 80, 24),
         };
         for _ in 0..3 {
-            popup.handle(
+            let _ = popup.handle(
                 &Input::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)),
                 &mut cx,
             );
         }
-        popup.handle(
+        let _ = popup.handle(
             &Input::Key(KeyEvent::new(KeyCode::Char(')'), KeyModifiers::NONE)),
             &mut cx,
         );
         assert_eq!(popup.field().value(), "prod (copy)");
         assert!(popup.field().error().unwrap().contains("already exists"));
-        popup.handle(
+        let _ = popup.handle(
             &Input::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
             &mut cx,
         );

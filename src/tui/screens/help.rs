@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::tui::command::Command;
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, shared_action};
 use crate::tui::keymap::{Action, Keymap, Scope};
 use crate::tui::theme::Theme;
 
@@ -59,25 +59,12 @@ impl HelpScreen {
 }
 
 impl Component for HelpScreen {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
-        let page = i32::from(cx.area.height.max(2) - 1);
-        match input {
-            Input::Key(key) => match cx.keymap.action(Scope::Help, key) {
-                Some(Action::Up) => self.scroll_by(-1),
-                Some(Action::Down) => self.scroll_by(1),
-                Some(Action::PageUp) => self.scroll_by(-page),
-                Some(Action::PageDown) => self.scroll_by(page),
-                Some(Action::Back | Action::Help) => cx.commands.push(Command::CloseScreen),
-                Some(Action::Quit) => cx.commands.push(Command::Quit),
-                _ => {}
-            },
-            Input::Mouse(mouse) => match mouse.kind {
-                MouseEventKind::ScrollDown => self.scroll_by(3),
-                MouseEventKind::ScrollUp => self.scroll_by(-3),
-                _ => {}
-            },
-            Input::Paste(_) => {}
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
+        if shared_action(input, cx.keymap, Scope::Help) == Some(Action::Quit) {
+            return EventResult::Ignored;
         }
+        self.on_input(input, cx);
+        EventResult::Handled
     }
 
     fn scope(&self) -> Scope {
@@ -94,5 +81,27 @@ impl Draw for HelpScreen {
             Paragraph::new(lines).scroll((self.scroll.min(max), 0)),
             area,
         );
+    }
+}
+
+impl HelpScreen {
+    fn on_input(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        let page = i32::from(cx.area.height.max(2) - 1);
+        match input {
+            Input::Key(key) => match cx.keymap.action(Scope::Help, key) {
+                Some(Action::Up) => self.scroll_by(-1),
+                Some(Action::Down) => self.scroll_by(1),
+                Some(Action::PageUp) => self.scroll_by(-page),
+                Some(Action::PageDown) => self.scroll_by(page),
+                Some(Action::Back | Action::Help) => cx.commands.push(Command::CloseScreen),
+                _ => {}
+            },
+            Input::Mouse(mouse) => match mouse.kind {
+                MouseEventKind::ScrollDown => self.scroll_by(3),
+                MouseEventKind::ScrollUp => self.scroll_by(-3),
+                _ => {}
+            },
+            Input::Paste(_) => {}
+        }
     }
 }

@@ -12,10 +12,11 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use time::OffsetDateTime;
 
 use crate::core::connector::{Connector, ConnectorId, LastTest};
+use crate::core::secrets::SecretsError;
 use crate::core::store::Config;
 use crate::core::tokens::TokenState;
 use crate::tui::command::Command;
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::spinner;
@@ -46,7 +47,7 @@ pub struct ListScreen {
     /// What the keyring holds for each connector, filled in by a task after each load;
     /// a missing entry is still being read. `Err` says why it could not be read. Old
     /// entries stay until new ones arrive, so a reload does not make the column flicker.
-    tokens: HashMap<ConnectorId, Result<TokenState, String>>,
+    tokens: HashMap<ConnectorId, Result<TokenState, SecretsError>>,
     /// Connectors whose token state was asked for since the last load. Each read is a
     /// keyring round trip, so only rows near the view are read, never all ten thousand.
     requested: HashSet<ConnectorId>,
@@ -98,7 +99,10 @@ impl ListScreen {
     }
 
     /// Token states read from the keyring (all after a load, one after a login or logout).
-    pub fn set_token_states(&mut self, states: Vec<(ConnectorId, Result<TokenState, String>)>) {
+    pub fn set_token_states(
+        &mut self,
+        states: Vec<(ConnectorId, Result<TokenState, SecretsError>)>,
+    ) {
         self.tokens.extend(states);
     }
 
@@ -249,8 +253,6 @@ impl ListScreen {
                 self.filter.set_value("");
                 self.refilter();
             }
-            Action::Help => cx.commands.push(Command::OpenHelp),
-            Action::Quit => cx.commands.push(Command::Quit),
             _ => {}
         }
     }
@@ -272,8 +274,6 @@ impl ListScreen {
             }
             Some(Action::Up) => self.move_selection(-1, page),
             Some(Action::Down) => self.move_selection(1, page),
-            Some(Action::Quit) => cx.commands.push(Command::Quit),
-            Some(Action::Help) => cx.commands.push(Command::OpenHelp),
             _ => {}
         }
     }
@@ -343,7 +343,7 @@ pub fn age(at: OffsetDateTime, now: OffsetDateTime) -> String {
 
 /// The list's session column: short enough for 80 columns.
 fn token_cell(
-    state: Option<&Result<TokenState, String>>,
+    state: Option<&Result<TokenState, SecretsError>>,
     now: OffsetDateTime,
     theme: &Theme,
 ) -> Span<'static> {
@@ -384,7 +384,7 @@ fn short_time(at: OffsetDateTime, now: OffsetDateTime) -> String {
 
 /// The detail line's sentence for a token state, with what the user can do about it.
 fn token_sentence(
-    state: Option<&Result<TokenState, String>>,
+    state: Option<&Result<TokenState, SecretsError>>,
     now: OffsetDateTime,
     logout_key: &str,
     test_key: &str,
@@ -416,26 +416,12 @@ fn last_test_cell(test: Option<&LastTest>, now: OffsetDateTime, theme: &Theme) -
 }
 
 impl Component for ListScreen {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
-        if self.filtering {
-            if let Input::Paste(text) = input {
-                self.filter.paste(text);
-                self.refilter();
-                return;
-            }
-            if let Input::Key(_) = input {
-                return self.on_filter_key(input, cx);
-            }
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
+        if is_shared_key(input, cx.keymap, self.scope()) {
+            return EventResult::Ignored;
         }
-        match input {
-            Input::Key(key) => {
-                if let Some(action) = cx.keymap.action(Scope::List, key) {
-                    self.on_action(action, cx);
-                }
-            }
-            Input::Mouse(mouse) => self.on_mouse(mouse, cx),
-            Input::Paste(_) => {}
-        }
+        self.on_input(input, cx);
+        EventResult::Handled
     }
 
     fn scope(&self) -> Scope {
@@ -545,8 +531,9 @@ impl ListScreen {
             .collect();
         if rows.is_empty() {
             let text = format!(
-                "No connector matches '{}'. Esc clears the filter.",
-                self.filter.value()
+                "No connector matches '{}'. {} clears the filter.",
+                self.filter.value(),
+                cx.keymap.key_for(Scope::Filter, Action::Cancel)
             );
             frame.render_widget(
                 Paragraph::new(text).style(theme.muted),
@@ -671,6 +658,30 @@ fn draw_first_steps(frame: &mut Frame<'_>, area: Rect, cx: &DrawCx<'_>) {
     frame.render_widget(Paragraph::new(lines), box_area);
 }
 
+impl ListScreen {
+    fn on_input(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        if self.filtering {
+            if let Input::Paste(text) = input {
+                self.filter.paste(text);
+                self.refilter();
+                return;
+            }
+            if let Input::Key(_) = input {
+                return self.on_filter_key(input, cx);
+            }
+        }
+        match input {
+            Input::Key(key) => {
+                if let Some(action) = cx.keymap.action(Scope::List, key) {
+                    self.on_action(action, cx);
+                }
+            }
+            Input::Mouse(mouse) => self.on_mouse(mouse, cx),
+            Input::Paste(_) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -754,10 +765,10 @@ mod tests {
     fn token_states_read_short_in_the_table_and_whole_in_the_detail() {
         let now = time::macros::datetime!(2025-11-27 12:00 UTC);
         let theme = Theme::monochrome();
-        let cell = |state: Option<Result<TokenState, String>>| {
+        let cell = |state: Option<Result<TokenState, SecretsError>>| {
             token_cell(state.as_ref(), now, &theme).content.into_owned()
         };
-        let sentence = |state: Option<Result<TokenState, String>>| {
+        let sentence = |state: Option<Result<TokenState, SecretsError>>| {
             token_sentence(state.as_ref(), now, "L", "t")
         };
         let until = |minutes| {
@@ -779,10 +790,10 @@ mod tests {
         assert_eq!(sentence(Some(Ok(TokenState::None))), "not logged in");
         assert_eq!(cell(None), "…");
         assert_eq!(sentence(None), "checking the keyring…");
-        assert_eq!(cell(Some(Err("locked".into()))), "? keyring");
+        assert_eq!(cell(Some(Err(SecretsError::TaskFailed))), "? keyring");
         assert_eq!(
-            sentence(Some(Err("locked".into()))),
-            "could not read the keyring: locked"
+            sentence(Some(Err(SecretsError::TaskFailed))),
+            "could not read the keyring: the keyring task stopped unexpectedly"
         );
     }
 

@@ -9,13 +9,13 @@ pub mod wizard;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input};
 use crate::tui::keymap::Scope;
 
 pub use help::HelpScreen;
 pub use list::ListScreen;
 pub use test_login::TestLoginScreen;
-pub use wizard::Wizard;
+pub use wizard::{StepId, Wizard};
 
 /// A screen opened over the list.
 #[derive(Debug)]
@@ -37,7 +37,7 @@ impl Screen {
 }
 
 impl Component for Screen {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
         match self {
             Screen::Wizard(s) => s.handle(input, cx),
             Screen::TestLogin(s) => s.handle(input, cx),

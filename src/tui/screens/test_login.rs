@@ -20,11 +20,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::connector::Connector;
-use crate::core::login::{
-    DevicePrompt, ErrorKind, LoginEvent, LoginOutcome, SignatureStatus, Step, StepReport,
-};
+use crate::core::describe;
+use crate::core::login::{DevicePrompt, LoginEvent, LoginOutcome, Step, StepReport};
 use crate::tui::command::Command;
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::device_code::DeviceCode;
@@ -60,14 +59,22 @@ pub struct TestLoginScreen {
     cancelling: bool,
     outcome: Option<LoginOutcome>,
     scroll: u16,
-    /// This run is a device login rather than a browser one.
-    device: bool,
-    /// The device login's code and QR, once the provider handed them out.
-    device_code: Option<DeviceCode>,
-    /// Whether the provider offers device login; `None` until discovery answered.
-    device_supported: Option<bool>,
-    /// Why no browser can be opened here, when it cannot.
-    browser_problem: Option<String>,
+    mode: Mode,
+}
+
+/// What kind of sign-in this run is, with what only that kind has.
+#[derive(Debug)]
+enum Mode {
+    /// In a browser (or by pasting where it landed). A device code is suggested when the
+    /// provider offers device login (`None` until discovery answered) and no browser can
+    /// be opened here (`browser_problem` says why).
+    Browser {
+        device_supported: Option<bool>,
+        browser_problem: Option<String>,
+    },
+    /// With a code entered on another device; the code and its QR once the provider
+    /// handed them out.
+    Device { code: Option<DeviceCode> },
 }
 
 impl Drop for TestLoginScreen {
@@ -100,29 +107,32 @@ impl TestLoginScreen {
             cancelling: false,
             outcome: None,
             scroll: 0,
-            device: false,
-            device_code: None,
-            device_supported: None,
-            browser_problem: None,
+            mode: Mode::Browser {
+                device_supported: None,
+                browser_problem: None,
+            },
         }
     }
 
     /// Make this run a device login (it never waits for a redirect).
     pub fn device_mode(mut self) -> Self {
-        self.device = true;
-        // A device login is only started where the provider offers it.
-        self.device_supported = Some(true);
+        self.mode = Mode::Device { code: None };
         self
     }
 
     pub fn with_browser_problem(mut self, problem: Option<String>) -> Self {
-        self.browser_problem = problem;
+        if let Mode::Browser {
+            browser_problem, ..
+        } = &mut self.mode
+        {
+            *browser_problem = problem;
+        }
         self
     }
 
     /// "Test login: NAME" or "Device login: NAME", for the title bar and the header.
     pub fn title(&self) -> String {
-        let kind = if self.device {
+        let kind = if self.is_device() {
             "Device login"
         } else {
             "Test login"
@@ -130,19 +140,47 @@ impl TestLoginScreen {
         format!("{kind}: {}", self.connector.name)
     }
 
+    fn is_device(&self) -> bool {
+        matches!(self.mode, Mode::Device { .. })
+    }
+
+    fn device_code(&self) -> Option<&DeviceCode> {
+        match &self.mode {
+            Mode::Device { code } => code.as_ref(),
+            Mode::Browser { .. } => None,
+        }
+    }
+
+    /// A device login is only started where the provider offers it.
+    fn device_supported(&self) -> Option<bool> {
+        match &self.mode {
+            Mode::Device { .. } => Some(true),
+            Mode::Browser {
+                device_supported, ..
+            } => *device_supported,
+        }
+    }
+
     pub fn on_device_support(&mut self, supported: bool) {
-        self.device_supported = Some(supported);
+        if let Mode::Browser {
+            device_supported, ..
+        } = &mut self.mode
+        {
+            *device_supported = Some(supported);
+        }
     }
 
     /// The code to show; the countdown follows the code's lifetime.
     pub fn on_device_prompt(&mut self, prompt: &DevicePrompt, now: Instant) {
-        self.device_code = Some(DeviceCode::new(prompt));
+        if let Mode::Device { code } = &mut self.mode {
+            *code = Some(DeviceCode::new(prompt));
+        }
         self.deadline = Some(now + Duration::from_secs(prompt.expires_in));
         self.remaining_secs = Some(prompt.expires_in);
     }
 
     fn waiting_for_approval(&self) -> bool {
-        self.is_running() && self.device_code.is_some()
+        self.is_running() && self.device_code().is_some()
     }
 
     pub fn run_id(&self) -> u64 {
@@ -208,15 +246,11 @@ impl TestLoginScreen {
             self.steps = outcome.steps.iter().cloned().map(StepLine::Done).collect();
         }
         self.paste_focused = false;
-        let cancelled = outcome
-            .error
-            .as_ref()
-            .is_some_and(|e| e.kind == ErrorKind::Cancelled);
-        if !cancelled {
+        if !describe::is_cancelled(&outcome) {
             commands.push(Command::RecordTest {
                 id: self.connector.id.clone(),
                 ok: outcome.ok,
-                summary: summary(&outcome),
+                summary: describe::summary(&outcome),
             });
         }
         self.outcome = Some(outcome);
@@ -255,7 +289,7 @@ impl TestLoginScreen {
             }
             Action::Back => cx.commands.push(Command::CloseScreen),
             Action::CopyUrl => {
-                let url = match (&self.open_url, &self.device_code) {
+                let url = match (&self.open_url, self.device_code()) {
                     (Some(open), _) => Some(open.url.clone()),
                     (None, Some(code)) => Some(code.uri.clone()),
                     (None, None) => None,
@@ -272,7 +306,7 @@ impl TestLoginScreen {
             Action::Submit if self.paste_focused => self.send_paste(),
             Action::Retry if !self.is_running() => {
                 let connector = Box::new(self.connector.clone());
-                cx.commands.push(if self.device {
+                cx.commands.push(if self.is_device() {
                     Command::StartDeviceLogin(connector)
                 } else {
                     Command::StartLogin(connector)
@@ -280,8 +314,6 @@ impl TestLoginScreen {
             }
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
             Action::Down => self.scroll = self.scroll.saturating_add(1).min(100),
-            Action::Help => cx.commands.push(Command::OpenHelp),
-            Action::Quit => cx.commands.push(Command::Quit),
             _ => {}
         }
     }
@@ -289,10 +321,10 @@ impl TestLoginScreen {
     /// `d`: switch to (or rerun) a device login, unless the provider said it has none or
     /// one is already waiting.
     fn ask_device_login(&mut self, cx: &mut EventCx<'_>) {
-        if self.device && self.is_running() {
+        if self.is_device() && self.is_running() {
             return;
         }
-        if self.device_supported == Some(false) {
+        if self.device_supported() == Some(false) {
             self.note = Some(
                 "This provider does not offer device login (no device_authorization_endpoint in its discovery document)."
                     .into(),
@@ -316,58 +348,13 @@ impl TestLoginScreen {
     }
 }
 
-/// One line for the list screen: who signed in, or why it failed.
-pub fn summary(outcome: &LoginOutcome) -> String {
-    if outcome.ok {
-        let who = outcome
-            .claims
-            .as_ref()
-            .and_then(|c| c.email.clone().or(c.name.clone()).or(c.sub.clone()));
-        return match who {
-            Some(who) => format!("signed in as {who}"),
-            None => "signed in".into(),
-        };
-    }
-    match &outcome.error {
-        Some(error) => error.message.clone(),
-        None => "the login failed".into(),
-    }
-}
-
 impl Component for TestLoginScreen {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
-        match input {
-            Input::Key(key) => {
-                if self.paste_focused && self.paste.handle_key(key) {
-                    return;
-                }
-                if let Some(action) = cx.keymap.action(Scope::TestLogin, key) {
-                    // While typing in the paste box, plain letters were text (above); the
-                    // letter bindings must not fire from there either.
-                    let letter = matches!(key.code, ratatui::crossterm::event::KeyCode::Char(_))
-                        && key.modifiers.is_empty();
-                    if !(self.paste_focused && letter) {
-                        self.on_action(action, cx);
-                    }
-                }
-            }
-            Input::Paste(text) if self.waiting_for_redirect() => {
-                self.paste_focused = true;
-                self.paste.paste(text);
-            }
-            Input::Mouse(mouse) => match mouse.kind {
-                MouseEventKind::ScrollDown => self.on_action(Action::Down, cx),
-                MouseEventKind::ScrollUp => self.on_action(Action::Up, cx),
-                MouseEventKind::Down(MouseButton::Left) => {
-                    let (_, _, paste) = self.areas(cx.area);
-                    if paste.height > 0 && mouse.row >= paste.y && mouse.row < paste.bottom() {
-                        self.paste_focused = true;
-                    }
-                }
-                _ => {}
-            },
-            Input::Paste(_) => {}
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
+        if is_shared_key(input, cx.keymap, Scope::TestLogin) {
+            return EventResult::Ignored;
         }
+        self.on_input(input, cx);
+        EventResult::Handled
     }
 
     fn scope(&self) -> Scope {
@@ -380,12 +367,8 @@ impl Draw for TestLoginScreen {
         let theme = cx.theme;
         let (header, body, paste) = self.areas(area);
         frame.render_widget(Paragraph::new(self.header_line(theme)), header);
-        if let Some(code) = self
-            .device_code
-            .as_ref()
-            .filter(|_| self.waiting_for_approval())
-        {
-            let mut below = vec![self.approval_line(theme), Line::raw("")];
+        if let Some(code) = self.device_code().filter(|_| self.waiting_for_approval()) {
+            let mut below = vec![self.approval_line(cx), Line::raw("")];
             below.extend(self.compact_step_lines(cx));
             if let Some(note) = &self.note {
                 below.push(Line::styled(format!(" {note}"), theme.muted));
@@ -394,12 +377,12 @@ impl Draw for TestLoginScreen {
         }
         let mut lines = self.step_lines(cx, body.width);
         if self.waiting_for_redirect() {
-            lines.extend(self.url_lines(theme));
+            lines.extend(self.url_lines(cx));
         }
         lines.extend(self.device_suggestion(cx));
         if let Some(outcome) = &self.outcome {
             lines.push(Line::raw(""));
-            lines.extend(result_lines(outcome, theme));
+            lines.extend(result_lines(outcome, cx));
         }
         if let Some(note) = &self.note {
             lines.push(Line::raw(""));
@@ -412,7 +395,7 @@ impl Draw for TestLoginScreen {
             body,
         );
         if paste.height > 0 {
-            self.draw_paste(frame, paste, theme);
+            self.draw_paste(frame, paste, cx);
         }
     }
 }
@@ -477,7 +460,8 @@ impl TestLoginScreen {
     }
 
     /// Under the device code: the countdown and how to stop.
-    fn approval_line(&self, theme: &Theme) -> Line<'static> {
+    fn approval_line(&self, cx: &DrawCx<'_>) -> Line<'static> {
+        let theme = cx.theme;
         let countdown = self
             .remaining_secs
             .map(|s| format!("{} left", clock(s)))
@@ -485,7 +469,9 @@ impl TestLoginScreen {
         Line::from(vec![
             Span::styled(" ", theme.muted),
             Span::styled(countdown, theme.warning),
-            Span::raw(" · Esc cancels"),
+            Span::raw(" · "),
+            Span::styled(cx.keymap.key_for(Scope::TestLogin, Action::Back), theme.key),
+            Span::raw(" cancels"),
         ])
     }
 
@@ -517,10 +503,16 @@ impl TestLoginScreen {
     /// While a browser login runs where no browser can open, point at the device flow
     /// (only when the provider offers it).
     fn device_suggestion(&self, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
-        let offer = !self.device && self.is_running() && self.device_supported == Some(true);
-        let Some(why) = self.browser_problem.as_ref().filter(|_| offer) else {
+        let Mode::Browser {
+            device_supported: Some(true),
+            browser_problem: Some(why),
+        } = &self.mode
+        else {
             return Vec::new();
         };
+        if !self.is_running() {
+            return Vec::new();
+        }
         // In the paste box letters are text: name the key that works from there.
         let keys = cx.keymap.keys_for(Scope::TestLogin, Action::DeviceLogin);
         let key = keys
@@ -553,7 +545,8 @@ impl TestLoginScreen {
         }
     }
 
-    fn url_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+    fn url_lines(&self, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
+        let (theme, keys) = (cx.theme, cx.keymap);
         let Some(open) = &self.open_url else {
             return Vec::new();
         };
@@ -572,15 +565,21 @@ impl TestLoginScreen {
             Line::styled(format!(" {intro}"), theme.label),
             Line::styled(open.url.clone(), theme.highlight),
             Line::from(vec![
-                Span::styled(" y", theme.key),
+                Span::styled(
+                    format!(" {}", keys.key_for(Scope::TestLogin, Action::CopyUrl)),
+                    theme.key,
+                ),
                 Span::raw(" copies it (OSC 52) · "),
                 Span::styled(countdown, theme.warning),
-                Span::raw(" · Esc cancels"),
+                Span::raw(" · "),
+                Span::styled(keys.key_for(Scope::TestLogin, Action::Back), theme.key),
+                Span::raw(" cancels"),
             ]),
         ]
     }
 
-    fn draw_paste(&self, frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    fn draw_paste(&self, frame: &mut Frame<'_>, area: Rect, cx: &DrawCx<'_>) {
+        let (theme, keys) = (cx.theme, cx.keymap);
         let intro = Rect {
             height: 1,
             y: area.y + 1,
@@ -599,14 +598,22 @@ impl TestLoginScreen {
             ..area
         };
         let help = if self.paste_focused {
-            "Enter sends it to the login · Esc leaves the box"
+            format!(
+                "{} sends it to the login · {} leaves the box",
+                keys.key_for(Scope::TestLogin, Action::Submit),
+                keys.key_for(Scope::TestLogin, Action::Back)
+            )
         } else {
-            "p or Tab to type here; a terminal paste lands here too"
+            format!(
+                "{} to type here; a terminal paste lands here too",
+                keys.keys_for(Scope::TestLogin, Action::FocusPaste)
+                    .join(" or ")
+            )
         };
         let field = FieldRow {
             label: "Redirected URL",
             field: &self.paste,
-            help,
+            help: &help,
             focused: self.paste_focused,
             label_width: 18,
         };
@@ -656,11 +663,12 @@ fn row(label: &str, value: String, theme: &Theme) -> Line<'static> {
     ])
 }
 
-fn result_lines(outcome: &LoginOutcome, theme: &Theme) -> Vec<Line<'static>> {
+fn result_lines(outcome: &LoginOutcome, cx: &DrawCx<'_>) -> Vec<Line<'static>> {
+    let theme = cx.theme;
     let mut lines = Vec::new();
     if outcome.ok {
         lines.push(Line::styled(
-            format!(" ✓ Login works: {}", summary(outcome)),
+            format!(" ✓ Login works: {}", describe::summary(outcome)),
             theme.ok,
         ));
     } else if let Some(error) = &outcome.error {
@@ -679,35 +687,8 @@ fn result_lines(outcome: &LoginOutcome, theme: &Theme) -> Vec<Line<'static>> {
         lines.push(Line::styled(" ✗ The login failed", theme.error));
     }
     if let Some(claims) = &outcome.claims {
-        let audience = (!claims.aud.is_empty()).then(|| claims.aud.join(", "));
-        let optional = [
-            ("Email", &claims.email),
-            ("Name", &claims.name),
-            ("Subject", &claims.sub),
-            ("Issuer", &claims.iss),
-            ("Audience", &audience),
-            ("Scopes", &claims.scope),
-            ("Token expires", &claims.expires_at),
-        ];
-        for (label, value) in optional {
-            if let Some(value) = value {
-                lines.push(row(label, value.clone(), theme));
-            }
-        }
-        let refresh = if claims.refresh_token {
-            "received, kept in the OS keyring"
-        } else {
-            "none"
-        };
-        lines.push(row("Refresh token", refresh.into(), theme));
-        if let Some(signature) = &claims.signature {
-            let text = match signature {
-                SignatureStatus::Verified { alg } => format!("verified against the JWKS ({alg})"),
-                SignatureStatus::NotVerifiedNoJwks => {
-                    "not verified: no JWKS known (set an issuer to check it)".into()
-                }
-            };
-            lines.push(row("Signature", text, theme));
+        for (label, value) in describe::claim_rows(claims) {
+            lines.push(row(label, value, theme));
         }
     }
     if let Some(probe) = &outcome.probe {
@@ -723,10 +704,51 @@ fn result_lines(outcome: &LoginOutcome, theme: &Theme) -> Vec<Line<'static>> {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        " r runs it again · Esc goes back to the list",
+        format!(
+            " {} runs it again · {} goes back to the list",
+            cx.keymap.key_for(Scope::TestLogin, Action::Retry),
+            cx.keymap.key_for(Scope::TestLogin, Action::Back)
+        ),
         theme.muted,
     ));
     lines
+}
+
+impl TestLoginScreen {
+    fn on_input(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        match input {
+            Input::Key(key) => {
+                if self.paste_focused && self.paste.handle_key(key) {
+                    return;
+                }
+                if let Some(action) = cx.keymap.action(Scope::TestLogin, key) {
+                    // While typing in the paste box, plain letters were text (above); the
+                    // letter bindings must not fire from there either.
+                    let letter = matches!(key.code, ratatui::crossterm::event::KeyCode::Char(_))
+                        && key.modifiers.is_empty();
+                    if !(self.paste_focused && letter) {
+                        self.on_action(action, cx);
+                    }
+                }
+            }
+            Input::Paste(text) if self.waiting_for_redirect() => {
+                self.paste_focused = true;
+                self.paste.paste(text);
+            }
+            Input::Mouse(mouse) => match mouse.kind {
+                MouseEventKind::ScrollDown => self.on_action(Action::Down, cx),
+                MouseEventKind::ScrollUp => self.on_action(Action::Up, cx),
+                MouseEventKind::Down(MouseButton::Left) => {
+                    let (_, _, paste) = self.areas(cx.area);
+                    if paste.height > 0 && mouse.row >= paste.y && mouse.row < paste.bottom() {
+                        self.paste_focused = true;
+                    }
+                }
+                _ => {}
+            },
+            Input::Paste(_) => {}
+        }
+    }
 }
 
 #[cfg(test)]

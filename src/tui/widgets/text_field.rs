@@ -78,6 +78,15 @@ impl TextField {
         self
     }
 
+    pub fn set_placeholder(&mut self, placeholder: impl Into<String>) {
+        self.placeholder = placeholder.into();
+    }
+
+    pub fn set_validator(&mut self, validator: Validator) {
+        self.validator = Some(validator);
+        self.revalidate();
+    }
+
     pub fn value(&self) -> &str {
         &self.value
     }

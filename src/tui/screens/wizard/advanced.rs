@@ -2,337 +2,342 @@
 //! keypress away), the Validate options or PKCE, and the email to prefill.
 
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 
-use super::form::{self, LABEL_WIDTH, StepFlow};
-use crate::core::connector::{AuthKind, Param};
-use crate::tui::keymap::Action;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::button;
+use super::form::{self, Form, Row, Shown, StepFlow, WizardStep};
+use crate::core::connector::{Auth, AuthKind, Connector};
+use crate::core::describe;
+use crate::core::validate::Field;
+use crate::tui::component::DrawCx;
+use crate::tui::keymap::{Action, Scope};
 use crate::tui::widgets::kv_list::KvList;
-use crate::tui::widgets::text_field::TextField;
-use crate::tui::widgets::toggle::Toggle;
-
-/// The settings as the connector model names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OpenIdOptions {
-    pub validate_endpoints: bool,
-    pub validate_issuer_name: bool,
-    pub validate_token_issuer_name: bool,
-    pub use_par: bool,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
+pub enum Focus {
+    Heading,
     Params,
     OfferPrompt,
-    Toggle(usize),
+    ValidateEndpoints,
+    ValidateIssuerName,
+    ValidateTokenIssuerName,
+    UsePar,
+    Pkce,
     Prefill,
 }
+
+const OFFER: &str = "+ prompt=select_account";
+const PROMPT: (&str, &str) = ("prompt", "select_account");
+
+const ROWS: [Row<Focus>; 9] = [
+    Row::custom(Focus::Heading, 1, false),
+    // Its height follows the number of parameters.
+    Row::custom(Focus::Params, 1, true),
+    Row::button(Focus::OfferPrompt, OFFER),
+    Row::toggle(
+        Focus::ValidateEndpoints,
+        "Validate Endpoints",
+        "endpoints must sit under the authority",
+    )
+    .after_gap(1),
+    Row::toggle(
+        Focus::ValidateIssuerName,
+        "Validate Issuer Name",
+        "discovery issuer must equal the authority",
+    ),
+    Row::toggle(
+        Focus::ValidateTokenIssuerName,
+        "Validate Token Issuer Name",
+        "the ID token's iss must equal it",
+    ),
+    Row::toggle(
+        Focus::UsePar,
+        "Use PAR",
+        "pushed authorization requests, when offered",
+    ),
+    Row::toggle(
+        Focus::Pkce,
+        "PKCE",
+        "proof key (S256); keep on unless the client refuses",
+    )
+    .after_gap(1),
+    Row::text(
+        Focus::Prefill,
+        Field::PrefillUserEmail,
+        "Sent as login_hint so the IFS login starts with it",
+    )
+    .check(form::optional_email)
+    .placeholder("optional: name@example.com")
+    .after_gap(1),
+];
+
+/// The options each auth type has; the others are hidden.
+fn options(kind: AuthKind) -> &'static [Focus] {
+    match kind {
+        AuthKind::OpenId => &[
+            Focus::ValidateEndpoints,
+            Focus::ValidateIssuerName,
+            Focus::ValidateTokenIssuerName,
+            Focus::UsePar,
+        ],
+        AuthKind::OAuth2 => &[Focus::Pkce],
+        AuthKind::ClientCredentials => &[
+            Focus::ValidateEndpoints,
+            Focus::ValidateIssuerName,
+            Focus::ValidateTokenIssuerName,
+        ],
+    }
+}
+
+/// A service user opens no browser: nothing to prefill, no login page to prompt on.
+fn has_browser_options(kind: AuthKind) -> bool {
+    kind.is_interactive()
+}
+
+const ALL_OPTIONS: [Focus; 5] = [
+    Focus::ValidateEndpoints,
+    Focus::ValidateIssuerName,
+    Focus::ValidateTokenIssuerName,
+    Focus::UsePar,
+    Focus::Pkce,
+];
 
 #[derive(Debug)]
 pub struct AdvancedStep {
     pub params: KvList,
-    openid: [Toggle; 4],
-    pkce: Toggle,
-    pub prefill: TextField,
+    pub form: Form<Focus>,
     kind: AuthKind,
-    focus: usize,
 }
 
-const PROMPT: (&str, &str) = ("prompt", "select_account");
-
 impl AdvancedStep {
-    pub fn new(
-        kind: AuthKind,
-        params: &[Param],
-        openid: OpenIdOptions,
-        pkce: bool,
-        prefill: Option<&str>,
-    ) -> Self {
-        Self {
-            params: KvList::from_params(params),
-            openid: [
-                Toggle::new(
-                    "Validate Endpoints",
-                    "endpoints must sit under the authority",
-                    openid.validate_endpoints,
-                ),
-                Toggle::new(
-                    "Validate Issuer Name",
-                    "discovery issuer must equal the authority",
-                    openid.validate_issuer_name,
-                ),
-                Toggle::new(
-                    "Validate Token Issuer Name",
-                    "the ID token's iss must equal it",
-                    openid.validate_token_issuer_name,
-                ),
-                Toggle::new(
-                    "Use PAR",
-                    "pushed authorization requests, when offered",
-                    openid.use_par,
-                ),
-            ],
-            pkce: Toggle::new(
-                "PKCE",
-                "proof key (S256); keep on unless the client refuses",
-                pkce,
-            ),
-            prefill: TextField::new(prefill.unwrap_or_default())
-                .with_validator(form::optional_email)
-                .with_placeholder("optional: name@example.com"),
-            kind,
-            focus: 0,
-        }
+    /// Loads both auth types' options, so switching type and back keeps what was set.
+    pub fn new(connector: &Connector) -> Self {
+        let auth = &connector.auth;
+        let mut form = Form::new(&ROWS);
+        let openid = describe::as_openid(auth);
+        form.set_on(Focus::ValidateEndpoints, openid.validate_endpoints);
+        form.set_on(Focus::ValidateIssuerName, openid.validate_issuer_name);
+        form.set_on(
+            Focus::ValidateTokenIssuerName,
+            openid.validate_token_issuer_name,
+        );
+        form.set_on(Focus::UsePar, openid.use_par);
+        form.set_on(Focus::Pkce, describe::as_oauth2(auth).pkce);
+        form.text_mut(Focus::Prefill)
+            .set_value(auth.prefill_user_email().unwrap_or_default());
+        let mut step = Self {
+            params: KvList::from_params(auth.extra_params()),
+            form,
+            kind: connector.auth_kind(),
+        };
+        step.form.focus = Focus::Params;
+        step.sync_rows();
+        step
     }
 
     pub fn set_kind(&mut self, kind: AuthKind) {
         self.kind = kind;
-        self.focus = self.focus.min(self.slots().len() - 1);
+        self.sync_rows();
     }
 
-    pub fn openid_options(&self) -> OpenIdOptions {
-        OpenIdOptions {
-            validate_endpoints: self.openid[0].on,
-            validate_issuer_name: self.openid[1].on,
-            validate_token_issuer_name: self.openid[2].on,
-            use_par: self.openid[3].on,
+    /// Rows that depend on other state: the list's height, the offer, the type's options.
+    fn sync_rows(&mut self) {
+        self.form.set_height(Focus::Params, self.params.height());
+        let browser = has_browser_options(self.kind);
+        let offer = match (browser, self.offers_prompt()) {
+            (false, _) => Shown::No,
+            (true, true) => Shown::Yes,
+            (true, false) => Shown::Blank,
+        };
+        self.form.set_shown(Focus::OfferPrompt, offer);
+        self.form
+            .set_shown(Focus::Prefill, if browser { Shown::Yes } else { Shown::No });
+        let own = options(self.kind);
+        for option in ALL_OPTIONS {
+            let shown = if own.contains(&option) {
+                Shown::Yes
+            } else {
+                Shown::No
+            };
+            self.form.set_shown(option, shown);
         }
-    }
-
-    pub fn pkce(&self) -> bool {
-        self.pkce.on
+        self.form.settle_focus(if browser {
+            Focus::Prefill
+        } else {
+            Focus::Params
+        });
     }
 
     /// The email, or `None` when left empty.
     pub fn prefill_email(&self) -> Option<String> {
-        let value = self.prefill.value().trim();
+        let value = self.form.value(Focus::Prefill).trim();
         (!value.is_empty()).then(|| value.to_owned())
-    }
-
-    fn toggles(&self) -> &[Toggle] {
-        match self.kind {
-            AuthKind::OpenId => &self.openid,
-            AuthKind::OAuth2 => std::slice::from_ref(&self.pkce),
-        }
-    }
-
-    fn toggle_mut(&mut self, index: usize) -> Option<&mut Toggle> {
-        match self.kind {
-            AuthKind::OpenId => self.openid.get_mut(index),
-            AuthKind::OAuth2 => (index == 0).then_some(&mut self.pkce),
-        }
     }
 
     fn offers_prompt(&self) -> bool {
         !self.params.has_key(PROMPT.0)
     }
 
-    fn slots(&self) -> Vec<Slot> {
-        let mut slots = vec![Slot::Params];
-        if self.offers_prompt() {
-            slots.push(Slot::OfferPrompt);
-        }
-        slots.extend((0..self.toggles().len()).map(Slot::Toggle));
-        slots.push(Slot::Prefill);
-        slots
-    }
-
-    fn slot(&self) -> Slot {
-        let slots = self.slots();
-        slots[self.focus.min(slots.len() - 1)]
-    }
-
-    fn focus_slot(&mut self, slot: Slot) {
-        if let Some(index) = self.slots().iter().position(|s| *s == slot) {
-            self.focus = index;
-        }
-    }
-
-    pub fn is_valid(&self) -> bool {
-        self.params.error().is_none() && self.prefill.is_valid()
-    }
-
-    pub fn touch_all(&mut self) {
-        self.prefill.touch();
-        if self.params.error().is_some() {
-            self.focus_slot(Slot::Params);
-        } else if !self.prefill.is_valid() {
-            self.focus_slot(Slot::Prefill);
-        }
-    }
-
     fn add_prompt(&mut self) {
         self.params.add(PROMPT.0, PROMPT.1);
-        self.focus_slot(Slot::Params);
+        self.form.focus = Focus::Params;
     }
 
-    pub fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
-        let slot = self.slot();
-        let consumed = match slot {
-            Slot::Params => self.params.handle_key(key),
-            Slot::Prefill => self.prefill.handle_key(key),
-            _ => false,
-        };
-        if consumed {
-            return StepFlow::Handled;
-        }
-        match (slot, action) {
-            (_, Some(Action::AddRow)) => {
+    fn handle_params(&mut self, action: Option<Action>) -> Option<StepFlow> {
+        match action {
+            Some(Action::AddRow) => {
                 self.params.add("", "");
-                self.focus_slot(Slot::Params);
-                StepFlow::Handled
+                self.form.focus = Focus::Params;
             }
-            (Slot::Params, Some(Action::RemoveRow)) => {
+            Some(Action::RemoveRow) if self.form.focus == Focus::Params => {
                 self.params.remove_focused();
-                StepFlow::Handled
             }
-            (Slot::Params, Some(Action::NextField | Action::Submit)) if self.params.next() => {
-                StepFlow::Handled
-            }
-            (Slot::Params, Some(Action::PrevField)) if self.params.prev() => StepFlow::Handled,
-            (Slot::OfferPrompt, Some(Action::Submit | Action::Toggle)) => {
+            Some(Action::NextField | Action::Submit)
+                if self.form.focus == Focus::Params && self.params.next() => {}
+            Some(Action::PrevField) if self.form.focus == Focus::Params && self.params.prev() => {}
+            Some(Action::Submit | Action::Toggle) if self.form.focus == Focus::OfferPrompt => {
                 self.add_prompt();
-                StepFlow::Handled
             }
-            (Slot::Toggle(i), Some(Action::Toggle)) => {
-                self.toggle_mut(i).into_iter().for_each(Toggle::flip);
-                StepFlow::Handled
-            }
-            _ => {
-                let before = self.focus;
-                let count = self.slots().len();
-                let flow = form::navigate(&mut self.focus, count, action);
-                self.enter_params_from(before, action);
-                flow
-            }
+            _ => return None,
         }
+        Some(StepFlow::Handled)
     }
 
     /// Tabbing into the list lands on its first cell, Shift-Tabbing on its last.
-    fn enter_params_from(&mut self, before: usize, action: Option<Action>) {
-        if before != self.focus && self.slot() == Slot::Params {
+    fn enter_params_from(&mut self, before: Focus, action: Option<Action>) {
+        if before != self.form.focus && self.form.focus == Focus::Params {
             self.params.enter(action != Some(Action::PrevField));
         }
     }
 
-    pub fn paste(&mut self, text: &str) {
-        match self.slot() {
-            Slot::Params => self.params.paste(text),
-            Slot::Prefill => self.prefill.paste(text),
-            _ => {}
-        }
+    fn heading_line(cx: &DrawCx<'_>) -> Line<'static> {
+        let key = |action| cx.keymap.key_for(Scope::Wizard, action);
+        Line::from(vec![
+            Span::styled("  Extra query parameters", cx.theme.label),
+            Span::styled(
+                format!(
+                    "   {} adds a row · {} removes the focused one",
+                    key(Action::AddRow),
+                    key(Action::RemoveRow)
+                ),
+                cx.theme.muted,
+            ),
+        ])
+    }
+}
+
+impl WizardStep for AdvancedStep {
+    fn label(&self) -> &'static str {
+        "Advanced"
     }
 
-    fn layout(&self, area: Rect) -> Layout {
-        let list = Rect {
-            x: area.x,
-            y: area.y + 1,
-            width: area.width,
-            height: self.params.height(),
-        };
-        let offer = Rect::new(
-            area.x + 2,
-            list.bottom(),
-            button::width("+ prompt=select_account"),
-            1,
-        );
-        let toggles_top = offer.bottom() + 1;
-        let toggles = Rect {
-            x: area.x,
-            y: toggles_top,
-            width: area.width,
-            height: self.toggles().len() as u16,
-        };
-        let prefill = form::row_rect(area, toggles.bottom() + 1 - area.y);
-        Layout {
-            list,
-            offer,
-            toggles,
-            prefill,
-        }
+    fn heading(&self) -> (&'static str, &'static str) {
+        (
+            "Advanced options",
+            "Extra query parameters, validation, and a login hint.",
+        )
     }
 
-    pub fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
-        if mouse.kind != MouseEventKind::Down(MouseButton::Left) {
+    fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
+        let consumed = match self.form.focus {
+            Focus::Params => self.params.handle_key(key),
+            _ => self.form.handle_key(key),
+        };
+        let flow = if consumed || self.form.toggle_focused(action) {
+            StepFlow::Handled
+        } else if let Some(flow) = self.handle_params(action) {
+            flow
+        } else {
+            let before = self.form.focus;
+            let flow = self.form.navigate(action);
+            self.enter_params_from(before, action);
+            flow
+        };
+        self.sync_rows();
+        flow
+    }
+
+    fn paste(&mut self, text: &str) {
+        match self.form.focus {
+            Focus::Params => self.params.paste(text),
+            _ => self.form.paste(text),
+        }
+        self.sync_rows();
+    }
+
+    fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
+        if !form::is_left_click(mouse) {
             return StepFlow::Ignored;
         }
-        let (x, y) = (mouse.column, mouse.row);
-        let layout = self.layout(area);
-        if form::hit(layout.list, x, y) && self.params.click(layout.list, x, y) {
-            self.focus_slot(Slot::Params);
-        } else if self.offers_prompt() && form::hit(layout.offer, x, y) {
+        let list = self.form.rect(area, Focus::Params);
+        if form::hit(list, mouse.column, mouse.row) {
+            if self.params.click(list, mouse.column, mouse.row) {
+                self.form.focus = Focus::Params;
+            }
+        } else if self.form.click(area, mouse) == Some(Focus::OfferPrompt) {
             self.add_prompt();
-        } else if form::hit(layout.toggles, x, y) {
-            let index = (y - layout.toggles.y) as usize;
-            self.toggle_mut(index).into_iter().for_each(Toggle::flip);
-            self.focus_slot(Slot::Toggle(index));
-        } else if form::hit(layout.prefill, x, y) {
-            self.focus_slot(Slot::Prefill);
         }
+        self.sync_rows();
         StepFlow::Handled
     }
 
-    pub fn draw(&self, area: Rect, buf: &mut Buffer, theme: &Theme) -> Option<Position> {
-        let layout = self.layout(area);
-        let slot = self.slot();
-        let heading = Line::from(vec![
-            Span::styled("  Extra query parameters", theme.label),
-            Span::styled(
-                "   Ctrl-N adds a row · Ctrl-D removes the focused one",
-                theme.muted,
-            ),
-        ]);
-        buf.set_line(area.x, area.y, &heading, area.width);
-        let mut cursor = self
-            .params
-            .render(layout.list, buf, slot == Slot::Params, theme);
+    fn draw(&self, area: Rect, buf: &mut Buffer, cx: &DrawCx<'_>) -> Option<Position> {
+        let theme = cx.theme;
+        let heading = self.form.rect(area, Focus::Heading);
+        buf.set_line(heading.x, heading.y, &Self::heading_line(cx), heading.width);
+        let list = self.form.rect(area, Focus::Params);
+        let focused = self.form.focus == Focus::Params;
+        let mut cursor = self.params.render(list, buf, focused, theme);
         if self.offers_prompt() {
-            button::render(
-                "+ prompt=select_account",
-                layout.offer,
-                buf,
-                slot == Slot::OfferPrompt,
-                theme,
-            );
-            let x = layout.offer.right() + 1;
+            let offer = self.form.button_rect(area, Focus::OfferPrompt);
+            let x = offer.right() + 1;
             buf.set_stringn(
                 x,
-                layout.offer.y,
+                offer.y,
                 "makes the user pick an account",
                 area.right().saturating_sub(x) as usize,
                 theme.muted,
             );
         }
-        for (i, toggle) in self.toggles().iter().enumerate() {
-            let row = Rect {
-                y: layout.toggles.y + i as u16,
-                height: 1,
-                ..layout.toggles
-            };
-            toggle.render(row, buf, slot == Slot::Toggle(i), theme);
-        }
-        let help = "Sent as login_hint so the IFS login starts with it";
-        cursor = cursor.or(form::draw_field(
-            buf,
-            layout.prefill,
-            "Prefill User Email",
-            &self.prefill,
-            help,
-            slot == Slot::Prefill,
-            theme,
-        ));
-        let _ = LABEL_WIDTH;
+        cursor = self.form.draw(area, buf, theme, |_| None).or(cursor);
         cursor
     }
-}
 
-struct Layout {
-    list: Rect,
-    offer: Rect,
-    toggles: Rect,
-    prefill: Rect,
+    fn is_valid(&self) -> bool {
+        self.params.error().is_none() && self.form.is_valid()
+    }
+
+    fn touch_all(&mut self) {
+        self.form.touch_all();
+        if self.params.error().is_some() {
+            self.form.focus = Focus::Params;
+        }
+    }
+
+    fn write(&self, connector: &mut Connector) {
+        let on = |focus| self.form.is_on(focus);
+        let prefill = self.prefill_email();
+        match &mut connector.auth {
+            Auth::OpenId(a) => {
+                a.extra_params = self.params.params();
+                a.validate_endpoints = on(Focus::ValidateEndpoints);
+                a.validate_issuer_name = on(Focus::ValidateIssuerName);
+                a.validate_token_issuer_name = on(Focus::ValidateTokenIssuerName);
+                a.use_par = on(Focus::UsePar);
+                a.prefill_user_email = prefill;
+            }
+            Auth::OAuth2(a) => {
+                a.extra_params = self.params.params();
+                a.pkce = on(Focus::Pkce);
+                a.prefill_user_email = prefill;
+            }
+            Auth::ClientCredentials(a) => {
+                a.extra_params = self.params.params();
+                a.validate_endpoints = on(Focus::ValidateEndpoints);
+                a.validate_issuer_name = on(Focus::ValidateIssuerName);
+                a.validate_token_issuer_name = on(Focus::ValidateTokenIssuerName);
+            }
+        }
+    }
 }

@@ -2,97 +2,109 @@
 //! and the API path a test login calls to prove the token works.
 
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 
-use super::form::{self, StepFlow};
-use crate::core::validate;
+use super::form::{self, Form, Row, StepFlow, WizardStep};
+use crate::core::connector::Connector;
+use crate::core::validate::{self, Field};
+use crate::tui::component::DrawCx;
 use crate::tui::keymap::Action;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::text_field::TextField;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    BaseUrl,
+    RedirectUri,
+    ProbePath,
+}
+
+const ROWS: [Row<Focus>; 3] = [
+    Row::text(
+        Focus::BaseUrl,
+        Field::BaseUrl,
+        "The IFS Cloud instance, e.g. https://ifs.example.com",
+    )
+    .check(validate::base_url)
+    .placeholder("https://ifs.example.com"),
+    Row::text(
+        Focus::RedirectUri,
+        Field::RedirectUri,
+        "Register it on the IAM client; no port = any free port",
+    )
+    .check(validate::redirect_uri)
+    .after_gap(1),
+    Row::text(
+        Focus::ProbePath,
+        Field::ProbePath,
+        "Called with the token after a test login; empty skips it",
+    )
+    .check(validate::probe_path)
+    .after_gap(1),
+];
 
 #[derive(Debug)]
 pub struct BaseUrlStep {
-    pub base_url: TextField,
-    pub redirect_uri: TextField,
-    pub probe_path: TextField,
-    focus: usize,
+    pub form: Form<Focus>,
 }
 
-const HELP: [&str; 3] = [
-    "The IFS Cloud instance, e.g. https://ifs.example.com",
-    "Register it on the IAM client; no port = any free port",
-    "Called with the token after a test login; empty skips it",
-];
-const LABELS: [&str; 3] = ["Base URL", "Redirect URI", "Probe path"];
-
 impl BaseUrlStep {
-    pub fn new(base_url: &str, redirect_uri: &str, probe_path: &str) -> Self {
-        Self {
-            base_url: TextField::new(base_url)
-                .with_validator(validate::base_url)
-                .with_placeholder("https://ifs.example.com"),
-            redirect_uri: TextField::new(redirect_uri).with_validator(validate::redirect_uri),
-            probe_path: TextField::new(probe_path).with_validator(validate::probe_path),
-            focus: 0,
-        }
+    pub fn new(connector: &Connector) -> Self {
+        let mut form = Form::new(&ROWS);
+        form.text_mut(Focus::BaseUrl).set_value(&connector.base_url);
+        form.text_mut(Focus::RedirectUri)
+            .set_value(&connector.redirect_uri);
+        form.text_mut(Focus::ProbePath)
+            .set_value(&connector.probe_path);
+        Self { form }
+    }
+}
+
+impl WizardStep for BaseUrlStep {
+    fn label(&self) -> &'static str {
+        "Base URL"
     }
 
-    fn fields(&self) -> [&TextField; 3] {
-        [&self.base_url, &self.redirect_uri, &self.probe_path]
+    fn heading(&self) -> (&'static str, &'static str) {
+        (
+            "Base URL",
+            "Where the IFS Cloud instance lives, and how the login comes back.",
+        )
     }
 
-    fn field_mut(&mut self, index: usize) -> &mut TextField {
-        match index {
-            0 => &mut self.base_url,
-            1 => &mut self.redirect_uri,
-            _ => &mut self.probe_path,
-        }
-    }
-
-    pub fn is_valid(&self) -> bool {
-        self.fields().iter().all(|f| f.is_valid())
-    }
-
-    pub fn touch_all(&mut self) {
-        for i in 0..3 {
-            self.field_mut(i).touch();
-        }
-        if let Some(first) = self.fields().iter().position(|f| !f.is_valid()) {
-            self.focus = first;
-        }
-    }
-
-    pub fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
-        if self.field_mut(self.focus).handle_key(key) {
+    fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
+        if self.form.handle_key(key) {
             return StepFlow::Handled;
         }
-        form::navigate(&mut self.focus, 3, action)
+        self.form.navigate(action)
     }
 
-    pub fn paste(&mut self, text: &str) {
-        self.field_mut(self.focus).paste(text);
+    fn paste(&mut self, text: &str) {
+        self.form.paste(text);
     }
 
-    pub fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
-        if mouse.kind != MouseEventKind::Down(MouseButton::Left) {
+    fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
+        if !form::is_left_click(mouse) {
             return StepFlow::Ignored;
         }
-        if let Some(i) =
-            (0..3).find(|i| form::hit(form::row_rect(area, *i as u16 * 3), mouse.column, mouse.row))
-        {
-            self.focus = i;
-        }
+        self.form.click(area, mouse);
         StepFlow::Handled
     }
 
-    pub fn draw(&self, area: Rect, buf: &mut Buffer, theme: &Theme) -> Option<Position> {
-        let mut cursor = None;
-        for (i, field) in self.fields().into_iter().enumerate() {
-            let rect = form::row_rect(area, i as u16 * 3);
-            let c = form::draw_field(buf, rect, LABELS[i], field, HELP[i], self.focus == i, theme);
-            cursor = cursor.or(c);
-        }
-        cursor
+    fn draw(&self, area: Rect, buf: &mut Buffer, cx: &DrawCx<'_>) -> Option<Position> {
+        self.form.draw(area, buf, cx.theme, |_| None)
+    }
+
+    fn is_valid(&self) -> bool {
+        self.form.is_valid()
+    }
+
+    fn touch_all(&mut self) {
+        self.form.touch_all();
+    }
+
+    fn write(&self, connector: &mut Connector) {
+        connector.base_url = self.form.value(Focus::BaseUrl).to_owned();
+        connector.redirect_uri = self.form.value(Focus::RedirectUri).to_owned();
+        connector.probe_path = self.form.value(Focus::ProbePath).to_owned();
     }
 }

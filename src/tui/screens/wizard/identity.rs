@@ -2,16 +2,16 @@
 //! created right here (it is saved at once, as `agent-group add` would).
 
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 use ratatui::text::Text;
 
-use super::form::{self, LABEL_WIDTH, StepFlow, StepRequest};
-use crate::core::validate;
+use super::form::{self, Form, LABEL_WIDTH, Label, Row, Shown, StepFlow, StepRequest, WizardStep};
+use crate::core::connector::Connector;
+use crate::core::validate::{self, Field};
+use crate::tui::component::DrawCx;
 use crate::tui::keymap::Action;
-use crate::tui::theme::Theme;
 use crate::tui::widgets::select::Select;
-use crate::tui::widgets::text_field::TextField;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupChoice {
@@ -19,38 +19,58 @@ pub enum GroupChoice {
     New,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Name,
+    Group,
+    NewGroup,
+}
+
+/// The group list shows at most this many rows.
+const LIST_HEIGHT: u16 = 6;
+
+const ROWS: [Row<Focus>; 3] = [
+    Row::text(
+        Focus::Name,
+        Field::Name,
+        "A name you will recognise; unique among connectors",
+    )
+    .check(validate::name)
+    .placeholder("e.g. IFS production"),
+    // The label line, then the list (its height follows the number of groups).
+    Row::custom(Focus::Group, 1, true),
+    Row::input(
+        Focus::NewGroup,
+        Label::Plain("New group name"),
+        "Enter creates the group and selects it",
+    )
+    .check(validate::agent_group)
+    .placeholder("name of the new group")
+    .after_gap(1),
+];
+
 #[derive(Debug)]
 pub struct IdentityStep {
-    pub name: TextField,
+    pub form: Form<Focus>,
     pub groups: Select<GroupChoice>,
-    pub new_group: TextField,
     pub creating: bool,
     /// Other connectors' names: this one must differ.
     taken: Vec<String>,
-    focus: usize,
 }
 
-const NAME: usize = 0;
-const GROUP: usize = 1;
-const NEW_GROUP: usize = 2;
-const LIST_HEIGHT: u16 = 6;
-
 impl IdentityStep {
-    pub fn new(name: &str, group: &str, groups: &[String], taken: Vec<String>) -> Self {
+    pub fn new(connector: &Connector, groups: &[String], taken: Vec<String>) -> Self {
         let mut step = Self {
-            name: TextField::new(name)
-                .with_validator(validate::name)
-                .with_placeholder("e.g. IFS production"),
+            form: Form::new(&ROWS),
             groups: Select::new(Vec::new()),
-            new_group: TextField::default()
-                .with_validator(validate::agent_group)
-                .with_placeholder("name of the new group"),
             creating: false,
             taken,
-            focus: NAME,
         };
+        step.form.text_mut(Focus::Name).set_value(&connector.name);
         step.set_groups(groups);
-        step.groups.select(&GroupChoice::Existing(group.to_owned()));
+        step.groups
+            .select(&GroupChoice::Existing(connector.agent_group.clone()));
+        step.sync_new_group();
         step.check_unique();
         step
     }
@@ -61,6 +81,8 @@ impl IdentityStep {
             groups.iter().cloned().map(GroupChoice::Existing).collect();
         items.push(GroupChoice::New);
         self.groups.set_items(items);
+        let list_height = (self.groups.items().len() as u16).min(LIST_HEIGHT);
+        self.form.set_height(Focus::Group, 1 + list_height);
     }
 
     pub fn group(&self) -> String {
@@ -74,8 +96,14 @@ impl IdentityStep {
         self.groups.selected() == Some(&GroupChoice::New)
     }
 
-    fn slots(&self) -> usize {
-        if self.wants_new_group() { 3 } else { 2 }
+    /// The new group's name is asked for only while "+ New agent group…" is selected.
+    fn sync_new_group(&mut self) {
+        let shown = if self.wants_new_group() {
+            Shown::Yes
+        } else {
+            Shown::No
+        };
+        self.form.set_shown(Focus::NewGroup, shown);
     }
 
     /// The group was created: select it and put the focus back on the list.
@@ -83,28 +111,24 @@ impl IdentityStep {
         self.creating = false;
         self.set_groups(groups);
         self.groups.select(&GroupChoice::Existing(group.to_owned()));
-        self.new_group.set_value("");
-        self.focus = GROUP;
+        self.sync_new_group();
+        self.form.text_mut(Focus::NewGroup).set_value("");
+        self.form.focus = Focus::Group;
     }
 
     pub fn group_failed(&mut self, message: String) {
         self.creating = false;
-        self.new_group.touch();
-        self.new_group.set_external_error(Some(message));
+        let field = self.form.text_mut(Focus::NewGroup);
+        field.touch();
+        field.set_external_error(Some(message));
     }
 
     fn check_unique(&mut self) {
-        let taken = self
-            .name
-            .normalized()
-            .is_some_and(|n| self.taken.contains(&n));
-        let error = taken.then(|| {
-            format!(
-                "a connector named '{}' already exists",
-                self.name.value().trim()
-            )
-        });
-        self.name.set_external_error(error);
+        let name = self.form.text(Focus::Name);
+        let taken = name.normalized().is_some_and(|n| self.taken.contains(&n));
+        let error =
+            taken.then(|| format!("a connector named '{}' already exists", name.value().trim()));
+        self.form.text_mut(Focus::Name).set_external_error(error);
     }
 
     /// The problem that keeps this step from being left, if any.
@@ -113,48 +137,9 @@ impl IdentityStep {
             .then_some("create the new group first (type its name, then Enter), or pick one")
     }
 
-    pub fn is_valid(&self) -> bool {
-        self.name.is_valid() && self.group_error().is_none()
-    }
-
-    pub fn touch_all(&mut self) {
-        self.name.touch();
-        if !self.name.is_valid() {
-            self.focus = NAME;
-        } else if self.wants_new_group() {
-            self.new_group.touch();
-            self.focus = NEW_GROUP;
-        }
-    }
-
-    pub fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
-        match self.focus {
-            NAME if self.name.handle_key(key) => {
-                self.check_unique();
-                return StepFlow::Handled;
-            }
-            GROUP if self.groups.handle_key(key) => return StepFlow::Handled,
-            NEW_GROUP if self.new_group.handle_key(key) => return StepFlow::Handled,
-            _ => {}
-        }
-        match (self.focus, action) {
-            (GROUP, Some(Action::Submit)) if self.wants_new_group() => {
-                self.focus = NEW_GROUP;
-                StepFlow::Handled
-            }
-            (GROUP, Some(Action::Submit)) => StepFlow::Next,
-            (NEW_GROUP, Some(Action::Submit)) => self.create_group(),
-            (GROUP, Some(Action::Up | Action::Down)) => StepFlow::Handled,
-            _ => {
-                let slots = self.slots();
-                form::navigate(&mut self.focus, slots, action)
-            }
-        }
-    }
-
     fn create_group(&mut self) -> StepFlow {
-        self.new_group.touch();
-        match self.new_group.normalized() {
+        self.form.text_mut(Focus::NewGroup).touch();
+        match self.form.text(Focus::NewGroup).normalized() {
             Some(group) if !self.creating => {
                 self.creating = true;
                 StepFlow::Request(StepRequest::CreateGroup(group))
@@ -163,79 +148,34 @@ impl IdentityStep {
         }
     }
 
-    pub fn paste(&mut self, text: &str) {
-        match self.focus {
-            NAME => {
-                self.name.paste(text);
-                self.check_unique();
-            }
-            NEW_GROUP => self.new_group.paste(text),
-            _ => {}
+    /// The group list, under its label line.
+    fn list_rect(&self, area: Rect) -> Rect {
+        let row = self.form.rect(area, Focus::Group);
+        Rect {
+            x: row.x + LABEL_WIDTH,
+            y: row.y + 1,
+            width: row.width.saturating_sub(LABEL_WIDTH),
+            height: row.height.saturating_sub(1),
         }
     }
 
-    fn layout(&self, area: Rect) -> [Rect; 3] {
-        let name = form::row_rect(area, 0);
-        let list_height = (self.groups.items().len() as u16).min(LIST_HEIGHT);
-        let list = Rect {
-            x: area.x + LABEL_WIDTH,
-            y: area.y + 3,
-            width: area.width.saturating_sub(LABEL_WIDTH),
-            height: list_height,
-        };
-        let new_group = form::row_rect(area, 4 + list_height);
-        [name, list, new_group]
-    }
-
-    pub fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
-        let [name, list, new_group] = self.layout(area);
-        match mouse.kind {
-            MouseEventKind::Down(MouseButton::Left) => {
-                if form::hit(name, mouse.column, mouse.row) {
-                    self.focus = NAME;
-                } else if let Some(index) = form::hit(list, mouse.column, mouse.row)
-                    .then(|| self.groups.index_at(list, mouse.row))
-                    .flatten()
-                {
-                    self.groups.select_index(index);
-                    self.focus = GROUP;
-                } else if self.wants_new_group() && form::hit(new_group, mouse.column, mouse.row) {
-                    self.focus = NEW_GROUP;
-                }
-                StepFlow::Handled
-            }
-            _ => StepFlow::Ignored,
-        }
-    }
-
-    pub fn draw(&self, area: Rect, buf: &mut Buffer, theme: &Theme) -> Option<Position> {
-        let [name, list, new_group] = self.layout(area);
-        let mut cursor = form::draw_field(
-            buf,
-            name,
-            "Name",
-            &self.name,
-            "A name you will recognise; unique among connectors",
-            self.focus == NAME,
-            theme,
-        );
-        let focused = self.focus == GROUP;
+    fn draw_group(&self, area: Rect, buf: &mut Buffer, cx: &DrawCx<'_>) {
+        let theme = cx.theme;
+        let row = self.form.rect(area, Focus::Group);
+        let list = self.list_rect(area);
+        let focused = self.form.focus == Focus::Group;
         let marker = if focused { "› " } else { "  " };
-        buf.set_stringn(area.x, area.y + 2, marker, 2, theme.highlight);
-        buf.set_stringn(
-            area.x + 2,
-            area.y + 2,
-            "Agent Group",
-            LABEL_WIDTH as usize,
-            if focused {
-                theme.highlight
-            } else {
-                theme.label
-            },
-        );
+        buf.set_stringn(row.x, row.y, marker, 2, theme.highlight);
+        let label_style = if focused {
+            theme.highlight
+        } else {
+            theme.label
+        };
+        let label = Field::AgentGroup.label();
+        buf.set_stringn(row.x + 2, row.y, label, LABEL_WIDTH as usize, label_style);
         buf.set_stringn(
             list.x,
-            area.y + 2,
+            row.y,
             "Where the connector runs (↑↓ to choose)",
             list.width as usize,
             theme.muted,
@@ -250,23 +190,98 @@ impl IdentityStep {
             focused,
             theme,
         );
-        if self.wants_new_group() {
-            let help = if self.creating {
-                "Creating…"
-            } else {
-                "Enter creates the group and selects it"
-            };
-            let c = form::draw_field(
-                buf,
-                new_group,
-                "New group name",
-                &self.new_group,
-                help,
-                self.focus == NEW_GROUP,
-                theme,
-            );
-            cursor = cursor.or(c);
+    }
+}
+
+impl WizardStep for IdentityStep {
+    fn label(&self) -> &'static str {
+        "Name"
+    }
+
+    fn heading(&self) -> (&'static str, &'static str) {
+        (
+            "Name and Agent Group",
+            "What the connector is called, and which agent group runs it.",
+        )
+    }
+
+    fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
+        let focus = self.form.focus;
+        if focus == Focus::Group && self.groups.handle_key(key) {
+            self.sync_new_group();
+            return StepFlow::Handled;
         }
+        if self.form.handle_key(key) {
+            if focus == Focus::Name {
+                self.check_unique();
+            }
+            return StepFlow::Handled;
+        }
+        match (focus, action) {
+            (Focus::Group, Some(Action::Submit)) if self.wants_new_group() => {
+                self.form.focus = Focus::NewGroup;
+                StepFlow::Handled
+            }
+            (Focus::Group, Some(Action::Submit)) => StepFlow::Next,
+            (Focus::NewGroup, Some(Action::Submit)) => self.create_group(),
+            (Focus::Group, Some(Action::Up | Action::Down)) => StepFlow::Handled,
+            _ => self.form.navigate(action),
+        }
+    }
+
+    fn paste(&mut self, text: &str) {
+        self.form.paste(text);
+        if self.form.focus == Focus::Name {
+            self.check_unique();
+        }
+    }
+
+    fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
+        if !form::is_left_click(mouse) {
+            return StepFlow::Ignored;
+        }
+        let list = self.list_rect(area);
+        let picked = form::hit(list, mouse.column, mouse.row)
+            .then(|| self.groups.index_at(list, mouse.row))
+            .flatten();
+        match picked {
+            Some(index) => {
+                self.groups.select_index(index);
+                self.sync_new_group();
+                self.form.focus = Focus::Group;
+            }
+            // The label line focuses the list only through the list itself.
+            None if self.form.rect(area, Focus::Group).y == mouse.row => {}
+            None => {
+                self.form.click(area, mouse);
+            }
+        }
+        StepFlow::Handled
+    }
+
+    fn draw(&self, area: Rect, buf: &mut Buffer, cx: &DrawCx<'_>) -> Option<Position> {
+        let help = |focus| match focus {
+            Focus::NewGroup if self.creating => Some("Creating…".to_owned()),
+            _ => None,
+        };
+        let cursor = self.form.draw(area, buf, cx.theme, help);
+        self.draw_group(area, buf, cx);
         cursor
+    }
+
+    fn is_valid(&self) -> bool {
+        self.form.is_valid() && self.group_error().is_none()
+    }
+
+    fn touch_all(&mut self) {
+        self.form.touch_all();
+        if self.form.text(Focus::Name).is_valid() && self.wants_new_group() {
+            self.form.focus = Focus::NewGroup;
+        }
+    }
+
+    fn write(&self, connector: &mut Connector) {
+        connector.name = self.form.value(Focus::Name).to_owned();
+        connector.agent_group = self.group();
     }
 }

@@ -1,13 +1,14 @@
 //! The wizard for a new connector and for editing one: six steps under a step bar, the
 //! same six pages as the "Configure REST Connector for IFS Cloud" form.
 //!
-//! Each step is its own file and keeps its own fields; this file owns what crosses
-//! steps: moving between them (never forward past errors), building the connector from
-//! all of them, and turning step requests into commands.
+//! Each step is its own file, implements `WizardStep` and declares its rows as data;
+//! this file owns what crosses steps: moving between them (never forward past errors),
+//! building the connector from all of them, and turning step requests into commands.
 
 mod advanced;
 mod auth_type;
 mod base_url;
+mod client_credentials;
 mod form;
 mod identity;
 mod oauth2;
@@ -19,31 +20,77 @@ use ratatui::crossterm::event::{MouseButton, MouseEventKind};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 
-use crate::core::connector::{Auth, AuthKind, Connector, OAuth2Auth, OpenIdAuth};
+use crate::core::connector::{Auth, AuthKind, Connector, OpenIdAuth};
+use crate::core::describe;
 use crate::core::login::LoginError;
 use crate::core::login::discovery::{DiscoveryCheck, ProviderMetadata};
 use crate::core::validate;
-use crate::core::workspace::SecretChange;
+use crate::core::workspace::{SecretChange, WorkspaceError};
 use crate::tui::command::{Command, Commands};
-use crate::tui::component::{Component, Draw, DrawCx, EventCx, Input};
+use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::widgets::step_bar::{self, StepLabel, StepMark};
 
-use advanced::{AdvancedStep, OpenIdOptions};
+use advanced::AdvancedStep;
 use auth_type::AuthTypeStep;
 use base_url::BaseUrlStep;
-use form::{StepFlow, StepRequest};
+use client_credentials::ClientCredentialsStep;
+use form::{StepFlow, StepRequest, WizardStep};
 use identity::IdentityStep;
 use oauth2::OAuth2Step;
 use openid::OpenIdStep;
-use review::{ReviewData, ReviewStep};
-
-const STEPS: usize = 6;
+use review::{ReviewData, ReviewStep, SecretPlan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     New,
     Edit,
+}
+
+/// The six pages, in order. `Settings` is the auth type's own page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StepId {
+    Identity,
+    BaseUrl,
+    AuthType,
+    Settings,
+    Advanced,
+    Review,
+}
+
+impl StepId {
+    pub const ALL: [StepId; 6] = [
+        StepId::Identity,
+        StepId::BaseUrl,
+        StepId::AuthType,
+        StepId::Settings,
+        StepId::Advanced,
+        StepId::Review,
+    ];
+
+    /// 1 for the first step, as the step bar and Alt-n count.
+    pub fn number(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    }
+
+    pub fn from_number(number: usize) -> Option<StepId> {
+        number
+            .checked_sub(1)
+            .and_then(|i| Self::ALL.get(i).copied())
+    }
+
+    fn next(self) -> StepId {
+        Self::from_number(self.number() + 1).unwrap_or(self)
+    }
+
+    fn prev(self) -> Option<StepId> {
+        Self::from_number(self.number() - 1)
+    }
+
+    /// The steps before this one.
+    fn before(self) -> impl Iterator<Item = StepId> {
+        Self::ALL.into_iter().take_while(move |s| *s < self)
+    }
 }
 
 #[derive(Debug)]
@@ -54,14 +101,15 @@ pub struct Wizard {
     original: Connector,
     /// What the steps built when the wizard opened: "changed" means "differs from this".
     initial: Connector,
-    step: usize,
+    step: StepId,
     /// The furthest step reached, for the step bar's marks.
-    reached: usize,
+    reached: StepId,
     identity: IdentityStep,
     base: BaseUrlStep,
     auth_type: AuthTypeStep,
     openid: OpenIdStep,
     oauth2: OAuth2Step,
+    service: ClientCredentialsStep,
     advanced: AdvancedStep,
     review: ReviewStep,
     saving: bool,
@@ -86,53 +134,24 @@ impl Wizard {
     }
 
     fn build(mode: Mode, connector: Connector, groups: &[String], taken: Vec<String>) -> Self {
-        let (openid_auth, oauth2_auth) = match &connector.auth {
-            Auth::OpenId(a) => (
-                a.clone(),
-                OAuth2Auth {
-                    extra_params: a.extra_params.clone(),
-                    ..OAuth2Auth::default()
-                },
-            ),
-            Auth::OAuth2(a) => (
-                OpenIdAuth {
-                    extra_params: a.extra_params.clone(),
-                    ..OpenIdAuth::default()
-                },
-                a.clone(),
-            ),
-        };
-        let kind = connector.auth_kind();
-        let options = OpenIdOptions {
-            validate_endpoints: openid_auth.validate_endpoints,
-            validate_issuer_name: openid_auth.validate_issuer_name,
-            validate_token_issuer_name: openid_auth.validate_token_issuer_name,
-            use_par: openid_auth.use_par,
-        };
-        let advanced = AdvancedStep::new(
-            kind,
-            connector.auth.extra_params(),
-            options,
-            oauth2_auth.pkce,
-            connector.auth.prefill_user_email(),
-        );
+        // Both auth types' pages are loaded, so switching type and back keeps what was typed.
         let mut wizard = Self {
             mode,
             initial: connector.clone(),
-            identity: IdentityStep::new(&connector.name, &connector.agent_group, groups, taken),
-            base: BaseUrlStep::new(
-                &connector.base_url,
-                &connector.redirect_uri,
-                &connector.probe_path,
-            ),
-            auth_type: AuthTypeStep::new(kind),
-            openid: OpenIdStep::new(&openid_auth),
-            oauth2: OAuth2Step::new(&oauth2_auth),
-            advanced,
+            identity: IdentityStep::new(&connector, groups, taken),
+            base: BaseUrlStep::new(&connector),
+            auth_type: AuthTypeStep::new(connector.auth_kind()),
+            openid: OpenIdStep::new(&describe::as_openid(&connector.auth)),
+            oauth2: OAuth2Step::new(&describe::as_oauth2(&connector.auth)),
+            service: ClientCredentialsStep::new(&describe::as_client_credentials(&connector.auth)),
+            advanced: AdvancedStep::new(&connector),
             review: ReviewStep::default(),
             original: connector,
-            step: 1,
-            reached: if mode == Mode::Edit { STEPS } else { 1 },
+            step: StepId::Identity,
+            reached: match mode {
+                Mode::Edit => StepId::Review,
+                Mode::New => StepId::Identity,
+            },
             saving: false,
             generation: 0,
         };
@@ -151,56 +170,60 @@ impl Wizard {
         self.auth_type.selected()
     }
 
-    /// The connector as typed (not yet normalised: saving does that).
+    /// The page of the chosen auth type.
+    fn settings(&self) -> &dyn WizardStep {
+        match self.kind() {
+            AuthKind::OpenId => &self.openid,
+            AuthKind::OAuth2 => &self.oauth2,
+            AuthKind::ClientCredentials => &self.service,
+        }
+    }
+
+    fn settings_mut(&mut self) -> &mut dyn WizardStep {
+        match self.kind() {
+            AuthKind::OpenId => &mut self.openid,
+            AuthKind::OAuth2 => &mut self.oauth2,
+            AuthKind::ClientCredentials => &mut self.service,
+        }
+    }
+
+    fn page(&self, step: StepId) -> &dyn WizardStep {
+        match step {
+            StepId::Identity => &self.identity,
+            StepId::BaseUrl => &self.base,
+            StepId::AuthType => &self.auth_type,
+            StepId::Settings => self.settings(),
+            StepId::Advanced => &self.advanced,
+            StepId::Review => &self.review,
+        }
+    }
+
+    fn page_mut(&mut self, step: StepId) -> &mut dyn WizardStep {
+        match step {
+            StepId::Identity => &mut self.identity,
+            StepId::BaseUrl => &mut self.base,
+            StepId::AuthType => &mut self.auth_type,
+            StepId::Settings => self.settings_mut(),
+            StepId::Advanced => &mut self.advanced,
+            StepId::Review => &mut self.review,
+        }
+    }
+
+    /// The connector as typed (not yet normalised: saving does that). Each page writes
+    /// its part, in order.
     pub fn connector(&self) -> Connector {
-        let mut c = self.original.clone();
-        c.name = self.identity.name.value().to_owned();
-        c.agent_group = self.identity.group();
-        c.base_url = self.base.base_url.value().to_owned();
-        c.redirect_uri = self.base.redirect_uri.value().to_owned();
-        c.probe_path = self.base.probe_path.value().to_owned();
-        c.auth = match self.kind() {
-            AuthKind::OpenId => Auth::OpenId(self.openid_auth()),
-            AuthKind::OAuth2 => Auth::OAuth2(self.oauth2_auth()),
-        };
-        c
-    }
-
-    fn openid_auth(&self) -> OpenIdAuth {
-        let options = self.advanced.openid_options();
-        OpenIdAuth {
-            display_name: self.openid.display_name.value().to_owned(),
-            authority_url: self.openid.authority.value().to_owned(),
-            client_id: self.openid.client_id.value().to_owned(),
-            scopes: self.openid.scopes.value().to_owned(),
-            extra_params: self.advanced.params.params(),
-            validate_endpoints: options.validate_endpoints,
-            validate_issuer_name: options.validate_issuer_name,
-            validate_token_issuer_name: options.validate_token_issuer_name,
-            prefill_user_email: self.advanced.prefill_email(),
-            use_par: options.use_par,
+        let mut connector = self.original.clone();
+        for step in StepId::ALL {
+            self.page(step).write(&mut connector);
         }
-    }
-
-    fn oauth2_auth(&self) -> OAuth2Auth {
-        OAuth2Auth {
-            display_name: self.oauth2.display_name.value().to_owned(),
-            authorization_endpoint: self.oauth2.authorization_endpoint.value().to_owned(),
-            token_endpoint: self.oauth2.token_endpoint.value().to_owned(),
-            client_id: self.oauth2.client_id.value().to_owned(),
-            has_client_secret: self.original.has_client_secret(),
-            scopes: self.oauth2.scopes.value().to_owned(),
-            extra_params: self.advanced.params.params(),
-            pkce: self.advanced.pkce(),
-            prefill_user_email: self.advanced.prefill_email(),
-            issuer: self.oauth2.issuer.clone(),
-        }
+        connector
     }
 
     pub fn secret_change(&self) -> SecretChange {
         match self.kind() {
             AuthKind::OpenId => SecretChange::Keep,
             AuthKind::OAuth2 => self.oauth2.secret_change(),
+            AuthKind::ClientCredentials => self.service.secret_change(),
         }
     }
 
@@ -217,56 +240,56 @@ impl Wizard {
             || self.identity.creating
     }
 
-    fn step_valid(&self, step: usize) -> bool {
-        match step {
-            1 => self.identity.is_valid(),
-            2 => self.base.is_valid(),
-            4 => match self.kind() {
-                AuthKind::OpenId => self.openid.is_valid(),
-                AuthKind::OAuth2 => self.oauth2.is_valid(),
-            },
-            5 => self.advanced.is_valid(),
-            _ => true,
-        }
+    fn first_invalid_step(&self) -> Option<StepId> {
+        StepId::ALL.into_iter().find(|s| !self.page(*s).is_valid())
     }
 
-    fn first_invalid_step(&self) -> Option<usize> {
-        (1..=STEPS).find(|s| !self.step_valid(*s))
+    /// Show a step with its problems, focused on the first.
+    fn show_errors_of(&mut self, step: StepId) {
+        self.go_to(step);
+        self.page_mut(step).touch_all();
     }
 
-    fn touch_step(&mut self, step: usize) {
-        match step {
-            1 => self.identity.touch_all(),
-            2 => self.base.touch_all(),
-            4 => match self.kind() {
-                AuthKind::OpenId => self.openid.touch_all(),
-                AuthKind::OAuth2 => self.oauth2.touch_all(),
-            },
-            5 => self.advanced.touch_all(),
-            _ => {}
-        }
+    pub(crate) fn go_to(&mut self, step: StepId) {
+        self.step = step;
+        self.reached = self.reached.max(step);
+        self.sync();
     }
 
-    pub(crate) fn go_to(&mut self, step: usize) {
-        self.step = step.clamp(1, STEPS);
-        self.reached = self.reached.max(self.step);
+    /// After anything changed: the Advanced page follows the auth type, and the review
+    /// shows the connector as it stands.
+    fn sync(&mut self) {
         self.advanced.set_kind(self.kind());
+        if self.step == StepId::Review {
+            self.review.data = self.review_data();
+        }
+    }
+
+    fn review_data(&self) -> ReviewData {
+        let mut connector = self.connector();
+        let errors = validate::validate_connector(&mut connector).err();
+        ReviewData {
+            connector: Some(connector),
+            secret: SecretPlan::from(&self.secret_change()),
+            had_secret: self.original.has_client_secret(),
+            errors,
+            saving: self.saving,
+        }
     }
 
     /// Forward only from a valid step; otherwise show its errors and focus the first.
     fn forward(&mut self) {
-        if self.step_valid(self.step) {
-            self.go_to(self.step + 1);
+        if self.page(self.step).is_valid() {
+            self.go_to(self.step.next());
         } else {
-            self.touch_step(self.step);
+            self.page_mut(self.step).touch_all();
         }
     }
 
     fn back(&mut self, commands: &mut Commands) {
-        if self.step > 1 {
-            self.go_to(self.step - 1);
-        } else {
-            self.leave(commands);
+        match self.step.prev() {
+            Some(step) => self.go_to(step),
+            None => self.leave(commands),
         }
     }
 
@@ -284,16 +307,10 @@ impl Wizard {
 
     /// Jump straight to a step: any step when editing; when creating, a step whose
     /// earlier steps are all valid (so "forward past errors" stays impossible).
-    fn jump(&mut self, step: usize) {
-        if !(1..=STEPS).contains(&step) {
-            return;
-        }
-        let blocked = (1..step).find(|s| !self.step_valid(*s));
+    fn jump(&mut self, step: StepId) {
+        let blocked = step.before().find(|s| !self.page(*s).is_valid());
         match (self.mode, blocked) {
-            (Mode::New, Some(invalid)) if step > self.step => {
-                self.go_to(invalid);
-                self.touch_step(invalid);
-            }
+            (Mode::New, Some(invalid)) if step > self.step => self.show_errors_of(invalid),
             _ => self.go_to(step),
         }
     }
@@ -303,9 +320,7 @@ impl Wizard {
             return;
         }
         if let Some(invalid) = self.first_invalid_step() {
-            self.go_to(invalid);
-            self.touch_step(invalid);
-            return;
+            return self.show_errors_of(invalid);
         }
         let mut connector = self.connector();
         if let Err(errors) = validate::validate_connector(&mut connector) {
@@ -327,9 +342,12 @@ impl Wizard {
     fn request(&mut self, request: StepRequest, commands: &mut Commands) {
         match request {
             StepRequest::Check => {
+                // Checked with the options the Advanced page has now.
+                let Auth::OpenId(mut auth) = self.connector().auth else {
+                    return;
+                };
                 self.generation += 1;
-                let mut auth = self.openid_auth();
-                auth.authority_url = self.openid.authority.normalized().unwrap_or_default();
+                auth.authority_url = self.openid.authority().unwrap_or_default();
                 self.openid.check_started(self.generation);
                 commands.push(Command::CheckDiscovery {
                     generation: self.generation,
@@ -360,12 +378,15 @@ impl Wizard {
             StepFlow::Ignored => match action {
                 Some(Action::Back) => self.back(commands),
                 Some(Action::Save) => self.save(false, commands),
-                Some(Action::JumpStep(step)) => self.jump(step as usize),
-                Some(Action::Help) => commands.push(Command::OpenHelp),
-                Some(Action::Quit) => commands.push(Command::Quit),
+                Some(Action::JumpStep(number)) => {
+                    if let Some(step) = StepId::from_number(number.into()) {
+                        self.jump(step);
+                    }
+                }
                 _ => {}
             },
         }
+        self.sync();
     }
 
     // Answers from tasks.
@@ -376,9 +397,10 @@ impl Wizard {
 
     pub fn on_endpoints(&mut self, generation: u64, result: Result<ProviderMetadata, LoginError>) {
         self.oauth2.fill_finished(generation, result);
+        self.sync();
     }
 
-    pub fn on_group_added(&mut self, result: Result<String, String>, groups: &[String]) {
+    pub fn on_group_added(&mut self, result: Result<String, WorkspaceError>, groups: &[String]) {
         match result {
             Ok(group) => {
                 let mut groups = groups.to_vec();
@@ -387,12 +409,14 @@ impl Wizard {
                 }
                 self.identity.group_created(&group, &groups);
             }
-            Err(message) => self.identity.group_failed(message),
+            Err(error) => self.identity.group_failed(error.to_string()),
         }
+        self.sync();
     }
 
     pub fn on_save_failed(&mut self) {
         self.saving = false;
+        self.sync();
     }
 
     /// A task died: whatever it was running for is not running any more.
@@ -401,79 +425,31 @@ impl Wizard {
         self.identity.creating = false;
         self.openid.check_failed();
         self.oauth2.fill_failed();
+        self.sync();
     }
 
     fn step_labels(&self) -> Vec<StepLabel> {
-        let names = [
-            "Name",
-            "Base URL",
-            "Auth type",
-            self.settings_label(),
-            "Advanced",
-            "Review",
-        ];
-        names
-            .iter()
-            .enumerate()
-            .map(|(i, label)| {
-                let number = i + 1;
-                let seen = number <= self.reached;
-                let mark = if number == self.step {
+        StepId::ALL
+            .into_iter()
+            .map(|step| {
+                let mark = if step == self.step {
                     StepMark::Current
-                } else if !seen {
+                } else if step > self.reached {
                     StepMark::Locked
-                } else if !self.step_valid(number) {
+                } else if !self.page(step).is_valid() {
                     StepMark::Invalid
-                } else if number < self.reached || self.mode == Mode::Edit {
+                } else if step < self.reached || self.mode == Mode::Edit {
                     StepMark::Done
                 } else {
                     StepMark::Todo
                 };
                 StepLabel {
-                    number: number as u8,
-                    label,
+                    number: step.number() as u8,
+                    label: self.page(step).label(),
                     mark,
                 }
             })
             .collect()
-    }
-
-    fn settings_label(&self) -> &'static str {
-        match self.kind() {
-            AuthKind::OpenId => "OpenId",
-            AuthKind::OAuth2 => "OAuth2",
-        }
-    }
-
-    fn heading(&self) -> (String, &'static str) {
-        let (title, about): (&str, &str) = match self.step {
-            1 => (
-                "Name and Agent Group",
-                "What the connector is called, and which agent group runs it.",
-            ),
-            2 => (
-                "Base URL",
-                "Where the IFS Cloud instance lives, and how the login comes back.",
-            ),
-            3 => (
-                "Authentication Type",
-                "How the connector signs in to IFS Cloud.",
-            ),
-            4 if self.kind() == AuthKind::OpenId => (
-                "OpenId Authentication",
-                "The IAM client and its provider. Check asks the provider now.",
-            ),
-            4 => (
-                "OAuth2 Authorization Code Flow",
-                "The endpoints and the IAM client's credentials.",
-            ),
-            5 => (
-                "Advanced options",
-                "Extra query parameters, validation, and a login hint.",
-            ),
-            _ => ("Review and save", "Everything as it will be saved."),
-        };
-        (format!("Step {} of {STEPS} · {title}", self.step), about)
     }
 
     fn areas(area: Rect) -> [Rect; 4] {
@@ -488,66 +464,12 @@ impl Wizard {
 }
 
 impl Component for Wizard {
-    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) {
-        let [bar, _, _, body] = Self::areas(cx.area);
-        match input {
-            Input::Key(key) => {
-                let action = cx.keymap.action(Scope::Wizard, key);
-                if self.saving {
-                    // Typing into a form that is being saved would be lost; only quitting works.
-                    if action == Some(Action::Quit) {
-                        cx.commands.push(Command::Quit);
-                    }
-                    return;
-                }
-                let flow = match self.step {
-                    1 => self.identity.handle_key(key, action),
-                    2 => self.base.handle_key(key, action),
-                    3 => {
-                        let flow = self.auth_type.handle_key(key, action);
-                        self.advanced.set_kind(self.kind());
-                        flow
-                    }
-                    4 if self.kind() == AuthKind::OpenId => self.openid.handle_key(key, action),
-                    4 => self.oauth2.handle_key(key, action),
-                    5 => self.advanced.handle_key(key, action),
-                    _ => self.review.handle_key(key, action),
-                };
-                self.apply(flow, action, cx.commands);
-            }
-            Input::Paste(text) => match self.step {
-                1 => self.identity.paste(text),
-                2 => self.base.paste(text),
-                4 if self.kind() == AuthKind::OpenId => self.openid.paste(text),
-                4 => self.oauth2.paste(text),
-                5 => self.advanced.paste(text),
-                _ => {}
-            },
-            Input::Mouse(mouse) => {
-                if mouse.kind == MouseEventKind::Down(MouseButton::Left) && mouse.row == bar.y {
-                    if let Some(step) =
-                        step_bar::step_at(&self.step_labels(), bar, mouse.column, mouse.row)
-                    {
-                        self.jump(step as usize);
-                    }
-                    return;
-                }
-                let flow = match self.step {
-                    1 => self.identity.click(body, mouse),
-                    2 => self.base.click(body, mouse),
-                    3 => {
-                        let flow = self.auth_type.click(body, mouse);
-                        self.advanced.set_kind(self.kind());
-                        flow
-                    }
-                    4 if self.kind() == AuthKind::OpenId => self.openid.click(body, mouse),
-                    4 => self.oauth2.click(body, mouse),
-                    5 => self.advanced.click(body, mouse),
-                    _ => self.review.click(body, mouse),
-                };
-                self.apply(flow, None, cx.commands);
-            }
+    fn handle(&mut self, input: &Input, cx: &mut EventCx<'_>) -> EventResult {
+        if is_shared_key(input, cx.keymap, Scope::Wizard) {
+            return EventResult::Ignored;
         }
+        self.on_input(input, cx);
+        EventResult::Handled
     }
 
     fn scope(&self) -> Scope {
@@ -560,7 +482,13 @@ impl Draw for Wizard {
         let theme = cx.theme;
         let [bar, heading, about_area, body] = Self::areas(area);
         step_bar::render(&self.step_labels(), bar, frame.buffer_mut(), theme);
-        let (title, about) = self.heading();
+        let page = self.page(self.step);
+        let (title, about) = page.heading();
+        let title = format!(
+            "Step {} of {} · {title}",
+            self.step.number(),
+            StepId::ALL.len()
+        );
         let buf = frame.buffer_mut();
         buf.set_line(
             heading.x,
@@ -574,34 +502,44 @@ impl Draw for Wizard {
             &Line::styled(format!(" {about}"), theme.muted),
             about_area.width,
         );
-        let buf = frame.buffer_mut();
-        let cursor = match self.step {
-            1 => self.identity.draw(body, buf, theme),
-            2 => self.base.draw(body, buf, theme),
-            3 => {
-                self.auth_type.draw(body, buf, theme);
-                None
-            }
-            4 if self.kind() == AuthKind::OpenId => self.openid.draw(body, buf, cx.tick, theme),
-            4 => self.oauth2.draw(body, buf, cx.tick, theme),
-            5 => self.advanced.draw(body, buf, theme),
-            _ => {
-                let mut connector = self.connector();
-                let errors = validate::validate_connector(&mut connector).err();
-                let secret = self.secret_change();
-                let data = ReviewData {
-                    connector: &connector,
-                    secret: &secret,
-                    had_secret: self.original.has_client_secret(),
-                    errors: errors.as_ref(),
-                    saving: self.saving,
-                };
-                self.review.draw(body, buf, &data, theme);
-                None
-            }
-        };
-        if let Some(cursor) = cursor {
+        if let Some(cursor) = page.draw(body, frame.buffer_mut(), cx) {
             frame.set_cursor_position(cursor);
+        }
+    }
+}
+
+impl Wizard {
+    fn on_input(&mut self, input: &Input, cx: &mut EventCx<'_>) {
+        let [bar, _, _, body] = Self::areas(cx.area);
+        let step = self.step;
+        match input {
+            Input::Key(key) => {
+                let action = cx.keymap.action(Scope::Wizard, key);
+                if self.saving {
+                    // Typing into a form that is being saved would be lost; only the
+                    // shared keys (help, quit) work, and they bubbled up before this.
+                    return;
+                }
+                let flow = self.page_mut(step).handle_key(key, action);
+                self.apply(flow, action, cx.commands);
+            }
+            Input::Paste(text) => {
+                self.page_mut(step).paste(text);
+                self.sync();
+            }
+            Input::Mouse(mouse) => {
+                if mouse.kind == MouseEventKind::Down(MouseButton::Left) && mouse.row == bar.y {
+                    let labels = self.step_labels();
+                    if let Some(step) = step_bar::step_at(&labels, bar, mouse.column, mouse.row)
+                        .and_then(|n| StepId::from_number(n as usize))
+                    {
+                        self.jump(step);
+                    }
+                    return;
+                }
+                let flow = self.page_mut(step).click(body, mouse);
+                self.apply(flow, None, cx.commands);
+            }
         }
     }
 }

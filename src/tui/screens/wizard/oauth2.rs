@@ -3,22 +3,20 @@
 //! goes to the OS keyring, never to the config file.
 
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 use ratatui::text::Line;
 use secrecy::SecretString;
 
-use super::form::{self, StepFlow, StepRequest};
-use crate::core::connector::OAuth2Auth;
+use super::form::{self, Form, Label, Row, Shown, StepFlow, StepRequest, WizardStep};
+use crate::core::connector::{Auth, Connector, OAuth2Auth};
 use crate::core::login::LoginError;
 use crate::core::login::discovery::ProviderMetadata;
-use crate::core::validate;
+use crate::core::validate::{self, Field};
 use crate::core::workspace::SecretChange;
-use crate::tui::keymap::Action;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::text_field::TextField;
-use crate::tui::widgets::toggle::Toggle;
-use crate::tui::widgets::{button, spinner};
+use crate::tui::component::DrawCx;
+use crate::tui::keymap::{Action, Keymap, Scope};
+use crate::tui::widgets::spinner;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FillState {
@@ -28,135 +26,102 @@ pub enum FillState {
     Failed(LoginError),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    DisplayName,
+    Discovery,
+    Fill,
+    Authorize,
+    Token,
+    ClientId,
+    Secret,
+    Scopes,
+    Issuer,
+    Forget,
+}
+
+const ROWS: [Row<Focus>; 10] = [
+    Row::text(
+        Focus::DisplayName,
+        Field::DisplayName,
+        "Shown to people choosing a connector; optional",
+    ),
+    Row::input(Focus::Discovery, Label::Plain("Discovery URL"), "")
+        .check(form::optional_url)
+        .placeholder("optional: https://…/.well-known/openid-configuration"),
+    Row::button(Focus::Fill, "Fill endpoints"),
+    Row::text(
+        Focus::Authorize,
+        Field::AuthorizationEndpoint,
+        "…/protocol/openid-connect/auth on IFS IAM",
+    )
+    .check(validate::endpoint_url),
+    Row::text(
+        Focus::Token,
+        Field::TokenEndpoint,
+        "…/protocol/openid-connect/token on IFS IAM",
+    )
+    .check(validate::endpoint_url),
+    Row::text(
+        Focus::ClientId,
+        Field::ClientId,
+        "The IAM client's ID (case-sensitive)",
+    )
+    .check(validate::client_id),
+    Row::text(Focus::Secret, Field::ClientSecret, "").masked(),
+    Row::text(Focus::Scopes, Field::Scopes, "Keep the default openid").check(form::oauth2_scopes),
+    Row::custom(Focus::Issuer, 1, false),
+    Row::toggle(
+        Focus::Forget,
+        "Remove the stored client secret",
+        "for a public client",
+    ),
+];
+
 #[derive(Debug)]
 pub struct OAuth2Step {
-    pub display_name: TextField,
-    pub discovery_url: TextField,
-    pub authorization_endpoint: TextField,
-    pub token_endpoint: TextField,
-    pub client_id: TextField,
-    pub client_secret: TextField,
-    pub scopes: TextField,
+    pub form: Form<Focus>,
     /// From the discovery document, so the login can check the ID token's signature.
     pub issuer: Option<String>,
     pub fill: FillState,
-    /// Only offered when a secret is stored: turning a confidential client public.
-    pub forget_secret: Option<Toggle>,
-    focus: usize,
+    /// Whether the keyring holds a secret now; only then can it be removed (Forget).
+    has_client_secret: bool,
 }
-
-const DISPLAY: usize = 0;
-const DISCOVERY: usize = 1;
-const FILL: usize = 2;
-const AUTHORIZE: usize = 3;
-const TOKEN: usize = 4;
-const CLIENT: usize = 5;
-const SECRET: usize = 6;
-const SCOPES: usize = 7;
-const FORGET: usize = 8;
-
-/// Rows from the top of the step for each text field, in slot order (no row for Fill).
-const FIELD_TOPS: [(usize, u16); 7] = [
-    (DISPLAY, 0),
-    (DISCOVERY, 2),
-    (AUTHORIZE, 5),
-    (TOKEN, 7),
-    (CLIENT, 9),
-    (SECRET, 11),
-    (SCOPES, 13),
-];
-const FILL_TOP: u16 = 4;
-const ISSUER_TOP: u16 = 15;
-const FORGET_TOP: u16 = 16;
 
 impl OAuth2Step {
     pub fn new(auth: &OAuth2Auth) -> Self {
-        let secret_placeholder = if auth.has_client_secret {
-            "stored in the OS keyring; type to replace it"
-        } else {
-            "optional: only for a confidential client"
-        };
+        let mut form = Form::new(&ROWS);
+        form.text_mut(Focus::DisplayName)
+            .set_value(&auth.display_name);
+        form.text_mut(Focus::Authorize)
+            .set_value(&auth.authorization_endpoint);
+        form.text_mut(Focus::Token).set_value(&auth.token_endpoint);
+        form.text_mut(Focus::ClientId).set_value(&auth.client_id);
+        form.text_mut(Focus::Scopes).set_value(&auth.scopes);
+        form.text_mut(Focus::Secret)
+            .set_placeholder(if auth.has_client_secret {
+                "stored in the OS keyring; type to replace it"
+            } else {
+                "optional: only for a confidential client"
+            });
+        // Only offered when a secret is stored: turning a confidential client public.
+        if !auth.has_client_secret {
+            form.set_shown(Focus::Forget, Shown::No);
+        }
         Self {
-            display_name: TextField::new(&auth.display_name),
-            discovery_url: TextField::default()
-                .with_validator(form::optional_url)
-                .with_placeholder("optional: https://…/.well-known/openid-configuration"),
-            authorization_endpoint: TextField::new(&auth.authorization_endpoint)
-                .with_validator(validate::endpoint_url),
-            token_endpoint: TextField::new(&auth.token_endpoint)
-                .with_validator(validate::endpoint_url),
-            client_id: TextField::new(&auth.client_id).with_validator(validate::client_id),
-            client_secret: TextField::default()
-                .masked()
-                .with_placeholder(secret_placeholder),
-            scopes: TextField::new(&auth.scopes).with_validator(form::oauth2_scopes),
+            form,
             issuer: auth.issuer.clone(),
             fill: FillState::Idle,
-            forget_secret: auth.has_client_secret.then(|| {
-                Toggle::new(
-                    "Remove the stored client secret",
-                    "for a public client",
-                    false,
-                )
-            }),
-            focus: DISPLAY,
-        }
-    }
-
-    fn slots(&self) -> usize {
-        if self.forget_secret.is_some() { 9 } else { 8 }
-    }
-
-    fn field(&self, slot: usize) -> Option<&TextField> {
-        Some(match slot {
-            DISPLAY => &self.display_name,
-            DISCOVERY => &self.discovery_url,
-            AUTHORIZE => &self.authorization_endpoint,
-            TOKEN => &self.token_endpoint,
-            CLIENT => &self.client_id,
-            SECRET => &self.client_secret,
-            SCOPES => &self.scopes,
-            _ => return None,
-        })
-    }
-
-    fn field_mut(&mut self, slot: usize) -> Option<&mut TextField> {
-        Some(match slot {
-            DISPLAY => &mut self.display_name,
-            DISCOVERY => &mut self.discovery_url,
-            AUTHORIZE => &mut self.authorization_endpoint,
-            TOKEN => &mut self.token_endpoint,
-            CLIENT => &mut self.client_id,
-            SECRET => &mut self.client_secret,
-            SCOPES => &mut self.scopes,
-            _ => return None,
-        })
-    }
-
-    pub fn is_valid(&self) -> bool {
-        FIELD_TOPS
-            .iter()
-            .all(|(slot, _)| self.field(*slot).is_some_and(TextField::is_valid))
-    }
-
-    pub fn touch_all(&mut self) {
-        for (slot, _) in FIELD_TOPS {
-            self.field_mut(slot).into_iter().for_each(TextField::touch);
-        }
-        if let Some((slot, _)) = FIELD_TOPS
-            .iter()
-            .find(|(slot, _)| !self.field(*slot).is_some_and(TextField::is_valid))
-        {
-            self.focus = *slot;
+            has_client_secret: auth.has_client_secret,
         }
     }
 
     /// What saving should do with the keyring's client secret.
     pub fn secret_change(&self) -> SecretChange {
-        let typed = self.client_secret.value();
+        let typed = self.form.value(Focus::Secret);
         if !typed.is_empty() {
             SecretChange::Set(SecretString::from(typed.to_owned()))
-        } else if self.forget_secret.is_some_and(|t| t.on) {
+        } else if self.form.is_shown(Focus::Forget) && self.form.is_on(Focus::Forget) {
             SecretChange::Remove
         } else {
             SecretChange::Keep
@@ -169,18 +134,20 @@ impl OAuth2Step {
 
     /// The discovery URL to fetch, if one was given and is valid.
     pub fn discovery_url(&self) -> Option<String> {
-        self.discovery_url
+        let field = self.form.text(Focus::Discovery);
+        field
             .normalized()
             .filter(|u| !u.is_empty())
-            .map(|_| self.discovery_url.value().trim().to_owned())
+            .map(|_| field.value().trim().to_owned())
     }
 
     fn request_fill(&mut self) -> StepFlow {
-        self.discovery_url.touch();
+        self.form.text_mut(Focus::Discovery).touch();
         if self.discovery_url().is_none() {
-            self.focus = DISCOVERY;
-            if self.discovery_url.is_valid() {
-                self.discovery_url.set_external_error(Some(
+            self.form.focus = Focus::Discovery;
+            let field = self.form.text_mut(Focus::Discovery);
+            if field.is_valid() {
+                field.set_external_error(Some(
                     "enter the discovery URL to fill the endpoints from".into(),
                 ));
             }
@@ -202,15 +169,17 @@ impl OAuth2Step {
         }
         self.fill = match result {
             Ok(metadata) => {
-                if let Some(url) = metadata.authorization_endpoint {
-                    self.authorization_endpoint.set_value(url);
-                }
-                if let Some(url) = metadata.token_endpoint {
-                    self.token_endpoint.set_value(url);
+                for (focus, url) in [
+                    (Focus::Authorize, metadata.authorization_endpoint),
+                    (Focus::Token, metadata.token_endpoint),
+                ] {
+                    let field = self.form.text_mut(focus);
+                    if let Some(url) = url {
+                        field.set_value(url);
+                    }
+                    field.touch();
                 }
                 self.issuer = metadata.issuer;
-                self.authorization_endpoint.touch();
-                self.token_endpoint.touch();
                 FillState::Filled
             }
             Err(error) => FillState::Failed(error),
@@ -223,162 +192,135 @@ impl OAuth2Step {
         }
     }
 
-    pub fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
-        if let Some(field) = self.field_mut(self.focus)
-            && field.handle_key(key)
-        {
-            return StepFlow::Handled;
-        }
-        match action {
-            Some(Action::Reveal) => {
-                self.client_secret.toggle_reveal();
-                StepFlow::Handled
+    /// Help lines that name keys, asked from the keymap.
+    fn help(&self, focus: Focus, keys: &Keymap) -> Option<String> {
+        match focus {
+            Focus::Discovery => Some(format!(
+                "Optional: {} or {} fills the two endpoints below",
+                keys.key_for(Scope::Wizard, Action::Submit),
+                keys.key_for(Scope::Wizard, Action::FillEndpoints)
+            )),
+            Focus::Secret => {
+                let reveal = keys.key_for(Scope::Wizard, Action::Reveal);
+                Some(if self.form.text(Focus::Secret).is_masked() {
+                    format!("Hidden; {reveal} shows it. Kept in the OS keyring")
+                } else {
+                    format!("Shown; {reveal} hides it. Kept in the OS keyring")
+                })
             }
-            Some(Action::FillEndpoints) => self.request_fill(),
-            Some(Action::Submit | Action::Toggle) if self.focus == FILL => self.request_fill(),
-            Some(Action::Toggle) if self.focus == FORGET => {
-                self.forget_secret.iter_mut().for_each(Toggle::flip);
-                StepFlow::Handled
-            }
-            // A discovery URL typed and Enter pressed: the user wants it used.
-            Some(Action::Submit) if self.focus == DISCOVERY && self.discovery_url().is_some() => {
-                self.focus = FILL;
-                self.request_fill()
-            }
-            _ => {
-                let slots = self.slots();
-                form::navigate(&mut self.focus, slots, action)
-            }
+            _ => None,
         }
     }
 
-    pub fn paste(&mut self, text: &str) {
-        if let Some(field) = self.field_mut(self.focus) {
-            field.paste(text);
-        }
-    }
-
-    fn fill_button_rect(area: Rect) -> Rect {
-        Rect::new(
-            area.x + 2,
-            area.y + FILL_TOP,
-            button::width("Fill endpoints"),
-            1,
-        )
-    }
-
-    pub fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
-        if mouse.kind != MouseEventKind::Down(MouseButton::Left) {
-            return StepFlow::Ignored;
-        }
-        let (x, y) = (mouse.column, mouse.row);
-        if form::hit(Self::fill_button_rect(area), x, y) {
-            self.focus = FILL;
-            return self.request_fill();
-        }
-        if self.forget_secret.is_some() && y == area.y + FORGET_TOP {
-            self.focus = FORGET;
-            self.forget_secret.iter_mut().for_each(Toggle::flip);
-            return StepFlow::Handled;
-        }
-        if let Some((slot, _)) = FIELD_TOPS
-            .iter()
-            .find(|(_, top)| form::hit(form::row_rect(area, *top), x, y))
-        {
-            self.focus = *slot;
-        }
-        StepFlow::Handled
-    }
-
-    pub fn draw(&self, area: Rect, buf: &mut Buffer, tick: u64, theme: &Theme) -> Option<Position> {
-        let mut cursor = None;
-        for (slot, top) in FIELD_TOPS {
-            let (label, help) = labels(slot, self.client_secret.is_masked());
-            let field = self.field(slot).expect("every listed slot is a field");
-            cursor = cursor.or(form::draw_field(
-                buf,
-                form::row_rect(area, top),
-                label,
-                field,
-                help,
-                self.focus == slot,
-                theme,
-            ));
-        }
-        let button_rect = Self::fill_button_rect(area);
-        button::render(
-            "Fill endpoints",
-            button_rect,
-            buf,
-            self.focus == FILL,
-            theme,
-        );
-        let note = match &self.fill {
+    fn fill_note(&self, cx: &DrawCx<'_>) -> Line<'static> {
+        let theme = cx.theme;
+        match &self.fill {
             FillState::Idle => Line::styled(
-                "Ctrl-F · fills both endpoints from the discovery URL",
+                format!(
+                    "{} · fills both endpoints from the discovery URL",
+                    cx.keymap.key_for(Scope::Wizard, Action::FillEndpoints)
+                ),
                 theme.muted,
             ),
             FillState::Running { .. } => Line::styled(
-                format!("{} fetching discovery…", spinner::frame(tick)),
+                format!("{} fetching discovery…", spinner::frame(cx.tick)),
                 theme.highlight,
             ),
             FillState::Filled => Line::styled("✓ filled from discovery", theme.ok),
             FillState::Failed(error) => Line::styled(format!("✗ {}", error.message), theme.error),
-        };
-        let note_x = button_rect.right() + 1;
-        buf.set_line(
-            note_x,
-            button_rect.y,
-            &note,
-            area.right().saturating_sub(note_x),
-        );
-        if let Some(issuer) = &self.issuer {
-            let line = Line::styled(format!("  Issuer (from discovery): {issuer}"), theme.muted);
-            buf.set_line(area.x, area.y + ISSUER_TOP, &line, area.width);
         }
-        if let Some(toggle) = &self.forget_secret {
-            toggle.render(
-                Rect {
-                    y: area.y + FORGET_TOP,
-                    height: 1,
-                    ..area
-                },
-                buf,
-                self.focus == FORGET,
-                theme,
-            );
-        }
-        cursor
     }
 }
 
-fn labels(slot: usize, masked: bool) -> (&'static str, &'static str) {
-    match slot {
-        DISPLAY => (
-            "Display name",
-            "Shown to people choosing a connector; optional",
-        ),
-        DISCOVERY => (
-            "Discovery URL",
-            "Optional: Enter or Ctrl-F fills the two endpoints below",
-        ),
-        AUTHORIZE => (
-            "Authorization Endpoint",
-            "…/protocol/openid-connect/auth on IFS IAM",
-        ),
-        TOKEN => (
-            "Token Endpoint",
-            "…/protocol/openid-connect/token on IFS IAM",
-        ),
-        CLIENT => ("Client ID", "The IAM client's ID (case-sensitive)"),
-        SECRET if masked => (
-            "Client Secret",
-            "Hidden; Ctrl-R shows it. Kept in the OS keyring",
-        ),
-        SECRET => (
-            "Client Secret",
-            "Shown; Ctrl-R hides it. Kept in the OS keyring",
-        ),
-        _ => ("Scopes", "Keep the default openid"),
+impl WizardStep for OAuth2Step {
+    fn label(&self) -> &'static str {
+        "OAuth2"
+    }
+
+    fn heading(&self) -> (&'static str, &'static str) {
+        (
+            "OAuth2 Authorization Code Flow",
+            "The endpoints and the IAM client's credentials.",
+        )
+    }
+
+    fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
+        if self.form.handle_key(key) || self.form.toggle_focused(action) {
+            return StepFlow::Handled;
+        }
+        match action {
+            Some(Action::Reveal) => {
+                self.form.text_mut(Focus::Secret).toggle_reveal();
+                StepFlow::Handled
+            }
+            Some(Action::FillEndpoints) => self.request_fill(),
+            Some(Action::Submit | Action::Toggle) if self.form.focus == Focus::Fill => {
+                self.request_fill()
+            }
+            // A discovery URL typed and Enter pressed: the user wants it used.
+            Some(Action::Submit)
+                if self.form.focus == Focus::Discovery && self.discovery_url().is_some() =>
+            {
+                self.form.focus = Focus::Fill;
+                self.request_fill()
+            }
+            _ => self.form.navigate(action),
+        }
+    }
+
+    fn paste(&mut self, text: &str) {
+        self.form.paste(text);
+    }
+
+    fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
+        if !form::is_left_click(mouse) {
+            return StepFlow::Ignored;
+        }
+        match self.form.click(area, mouse) {
+            Some(Focus::Fill) => self.request_fill(),
+            _ => StepFlow::Handled,
+        }
+    }
+
+    fn draw(&self, area: Rect, buf: &mut Buffer, cx: &DrawCx<'_>) -> Option<Position> {
+        let theme = cx.theme;
+        let cursor = self
+            .form
+            .draw(area, buf, theme, |focus| self.help(focus, cx.keymap));
+        let button = self.form.button_rect(area, Focus::Fill);
+        let note_x = button.right() + 1;
+        let note = self.fill_note(cx);
+        buf.set_line(note_x, button.y, &note, area.right().saturating_sub(note_x));
+        if let Some(issuer) = &self.issuer {
+            let line = Line::styled(format!("  Issuer (from discovery): {issuer}"), theme.muted);
+            let row = self.form.rect(area, Focus::Issuer);
+            buf.set_line(row.x, row.y, &line, row.width);
+        }
+        cursor
+    }
+
+    fn is_valid(&self) -> bool {
+        self.form.is_valid()
+    }
+
+    fn touch_all(&mut self) {
+        self.form.touch_all();
+    }
+
+    fn write(&self, connector: &mut Connector) {
+        let base = match &connector.auth {
+            Auth::OAuth2(auth) => auth.clone(),
+            _ => OAuth2Auth::default(),
+        };
+        connector.auth = Auth::OAuth2(OAuth2Auth {
+            display_name: self.form.value(Focus::DisplayName).to_owned(),
+            authorization_endpoint: self.form.value(Focus::Authorize).to_owned(),
+            token_endpoint: self.form.value(Focus::Token).to_owned(),
+            client_id: self.form.value(Focus::ClientId).to_owned(),
+            has_client_secret: self.has_client_secret,
+            scopes: self.form.value(Focus::Scopes).to_owned(),
+            issuer: self.issuer.clone(),
+            ..base
+        });
     }
 }

@@ -3,19 +3,19 @@
 //! endpoints found, before anything is saved.
 
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::form::{self, StepFlow, StepRequest};
-use crate::core::connector::OpenIdAuth;
+use super::form::{self, Form, Row, StepFlow, StepRequest, WizardStep};
+use crate::core::connector::{Auth, Connector, OpenIdAuth};
 use crate::core::login::discovery::DiscoveryCheck;
-use crate::core::validate;
-use crate::tui::keymap::Action;
+use crate::core::validate::{self, Field};
+use crate::tui::component::DrawCx;
+use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::text_field::TextField;
-use crate::tui::widgets::{button, spinner};
+use crate::tui::widgets::spinner;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckState {
@@ -29,78 +29,78 @@ pub enum CheckState {
     },
 }
 
-#[derive(Debug)]
-pub struct OpenIdStep {
-    pub display_name: TextField,
-    pub authority: TextField,
-    pub client_id: TextField,
-    pub scopes: TextField,
-    pub check: CheckState,
-    focus: usize,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    DisplayName,
+    Authority,
+    ClientId,
+    Scopes,
+    Check,
 }
 
-const DISPLAY: usize = 0;
-const AUTHORITY: usize = 1;
-const CLIENT: usize = 2;
-const SCOPES: usize = 3;
-const CHECK: usize = 4;
-const LABELS: [&str; 4] = ["Display name", "Authority URL", "Client ID", "Scopes"];
-const HELP: [&str; 4] = [
-    "Shown to people choosing a connector; optional",
-    "The realm URL, without .well-known/openid-configuration",
-    "The IAM client's ID (case-sensitive)",
-    "Keep the default openid",
+const ROWS: [Row<Focus>; 5] = [
+    Row::text(
+        Focus::DisplayName,
+        Field::DisplayName,
+        "Shown to people choosing a connector; optional",
+    ),
+    Row::text(
+        Focus::Authority,
+        Field::AuthorityUrl,
+        "The realm URL, without .well-known/openid-configuration",
+    )
+    .check(validate::authority_url)
+    .placeholder("https://ifs.example.com/auth/realms/prod"),
+    Row::text(
+        Focus::ClientId,
+        Field::ClientId,
+        "The IAM client's ID (case-sensitive)",
+    )
+    .check(validate::client_id),
+    Row::text(Focus::Scopes, Field::Scopes, "Keep the default openid").check(form::openid_scopes),
+    Row::button(Focus::Check, "Check").after_gap(1),
 ];
+
+#[derive(Debug)]
+pub struct OpenIdStep {
+    pub form: Form<Focus>,
+    pub check: CheckState,
+}
 
 impl OpenIdStep {
     pub fn new(auth: &OpenIdAuth) -> Self {
+        let mut form = Form::new(&ROWS);
+        form.text_mut(Focus::DisplayName)
+            .set_value(&auth.display_name);
+        form.text_mut(Focus::Authority)
+            .set_value(&auth.authority_url);
+        form.text_mut(Focus::ClientId).set_value(&auth.client_id);
+        form.text_mut(Focus::Scopes).set_value(&auth.scopes);
         Self {
-            display_name: TextField::new(&auth.display_name),
-            authority: TextField::new(&auth.authority_url)
-                .with_validator(validate::authority_url)
-                .with_placeholder("https://ifs.example.com/auth/realms/prod"),
-            client_id: TextField::new(&auth.client_id).with_validator(validate::client_id),
-            scopes: TextField::new(&auth.scopes).with_validator(form::openid_scopes),
+            form,
             check: CheckState::NotRun,
-            focus: DISPLAY,
         }
     }
 
-    fn fields(&self) -> [&TextField; 4] {
-        [
-            &self.display_name,
-            &self.authority,
-            &self.client_id,
-            &self.scopes,
-        ]
+    /// The authority as it will be saved, or `None` while it is not a valid URL.
+    pub fn authority(&self) -> Option<String> {
+        self.form.text(Focus::Authority).normalized()
     }
 
-    fn field_mut(&mut self, index: usize) -> Option<&mut TextField> {
-        match index {
-            DISPLAY => Some(&mut self.display_name),
-            AUTHORITY => Some(&mut self.authority),
-            CLIENT => Some(&mut self.client_id),
-            SCOPES => Some(&mut self.scopes),
-            _ => None,
-        }
-    }
-
-    pub fn is_valid(&self) -> bool {
-        self.fields().iter().all(|f| f.is_valid())
-    }
-
-    pub fn touch_all(&mut self) {
-        for i in 0..4 {
-            self.field_mut(i).into_iter().for_each(TextField::touch);
-        }
-        if let Some(first) = self.fields().iter().position(|f| !f.is_valid()) {
-            self.focus = first;
+    /// The fields this step edits, on top of `auth` (the other steps' part).
+    pub fn auth(&self, auth: OpenIdAuth) -> OpenIdAuth {
+        OpenIdAuth {
+            display_name: self.form.value(Focus::DisplayName).to_owned(),
+            authority_url: self.form.value(Focus::Authority).to_owned(),
+            client_id: self.form.value(Focus::ClientId).to_owned(),
+            scopes: self.form.value(Focus::Scopes).to_owned(),
+            ..auth
         }
     }
 
     /// A finished check for the authority as it is typed now.
     fn has_current_result(&self) -> bool {
-        matches!(&self.check, CheckState::Done { authority, .. } if self.authority.normalized().as_deref() == Some(authority.as_str()))
+        matches!(&self.check, CheckState::Done { authority, .. } if self.authority().as_deref() == Some(authority.as_str()))
     }
 
     pub fn is_checking(&self) -> bool {
@@ -109,9 +109,9 @@ impl OpenIdStep {
 
     /// Start a check if the authority is usable; the wizard sends the request.
     fn request_check(&mut self) -> StepFlow {
-        self.authority.touch();
-        if !self.authority.is_valid() {
-            self.focus = AUTHORITY;
+        self.form.text_mut(Focus::Authority).touch();
+        if !self.form.text(Focus::Authority).is_valid() {
+            self.form.focus = Focus::Authority;
             return StepFlow::Handled;
         }
         if self.is_checking() {
@@ -127,7 +127,7 @@ impl OpenIdStep {
     /// A check's answer; dropped when a newer check was started since.
     pub fn check_finished(&mut self, generation: u64, check: DiscoveryCheck) {
         if self.check == (CheckState::Running { generation }) {
-            let authority = self.authority.normalized().unwrap_or_default();
+            let authority = self.authority().unwrap_or_default();
             self.check = CheckState::Done {
                 check: Box::new(check),
                 authority,
@@ -141,81 +141,18 @@ impl OpenIdStep {
         }
     }
 
-    pub fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
-        if let Some(field) = self.field_mut(self.focus)
-            && field.handle_key(key)
-        {
-            return StepFlow::Handled;
-        }
-        match action {
-            Some(Action::Check) => self.request_check(),
-            // Enter on Check runs it; once its answer for this authority is on screen,
-            // Enter moves on (Space or Ctrl-K still runs it again).
-            Some(Action::Submit) if self.focus == CHECK && self.has_current_result() => {
-                StepFlow::Next
-            }
-            Some(Action::Submit | Action::Toggle) if self.focus == CHECK => self.request_check(),
-            // Enter in the last field runs the check once, the first time: it is the
-            // step's point, and the results are worth a look before moving on.
-            Some(Action::Submit) if self.focus == SCOPES && self.check == CheckState::NotRun => {
-                self.focus = CHECK;
-                StepFlow::Handled
-            }
-            Some(Action::Submit) if self.focus == SCOPES => StepFlow::Next,
-            _ => form::navigate(&mut self.focus, 5, action),
-        }
-    }
-
-    pub fn paste(&mut self, text: &str) {
-        if let Some(field) = self.field_mut(self.focus) {
-            field.paste(text);
-        }
-    }
-
-    fn check_button_rect(area: Rect) -> Rect {
-        Rect::new(area.x + 2, area.y + 9, button::width("Check"), 1)
-    }
-
-    pub fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
-        if mouse.kind != MouseEventKind::Down(MouseButton::Left) {
-            return StepFlow::Ignored;
-        }
-        if form::hit(Self::check_button_rect(area), mouse.column, mouse.row) {
-            self.focus = CHECK;
-            return self.request_check();
-        }
-        if let Some(i) =
-            (0..4).find(|i| form::hit(form::row_rect(area, *i as u16 * 2), mouse.column, mouse.row))
-        {
-            self.focus = i;
-        }
-        StepFlow::Handled
-    }
-
-    pub fn draw(&self, area: Rect, buf: &mut Buffer, tick: u64, theme: &Theme) -> Option<Position> {
-        let mut cursor = None;
-        for (i, field) in self.fields().into_iter().enumerate() {
-            let rect = form::row_rect(area, i as u16 * 2);
-            cursor = cursor.or(form::draw_field(
-                buf,
-                rect,
-                LABELS[i],
-                field,
-                HELP[i],
-                self.focus == i,
-                theme,
-            ));
-        }
-        let button_rect = Self::check_button_rect(area);
-        button::render("Check", button_rect, buf, self.focus == CHECK, theme);
-        let note_x = button_rect.right() + 1;
-        let note = match &self.check {
+    fn note(&self, cx: &DrawCx<'_>) -> Line<'static> {
+        let theme = cx.theme;
+        match &self.check {
             CheckState::NotRun => Line::styled(
-                "Ctrl-K · fetches discovery and runs the Validate options",
+                format!(
+                    "{} · fetches discovery and runs the Validate options",
+                    cx.keymap.key_for(Scope::Wizard, Action::Check)
+                ),
                 theme.muted,
             ),
             CheckState::Running { .. } => Line::styled(
-                format!("{} fetching discovery…", spinner::frame(tick)),
+                format!("{} fetching discovery…", spinner::frame(cx.tick)),
                 theme.highlight,
             ),
             CheckState::Done { .. } if !self.has_current_result() => Line::styled(
@@ -225,26 +162,94 @@ impl OpenIdStep {
             CheckState::Done { check, .. } => {
                 Line::styled(check.discovery_url.clone(), theme.muted)
             }
-        };
-        buf.set_line(
-            note_x,
-            button_rect.y,
-            &note,
-            area.right().saturating_sub(note_x),
-        );
-        if let CheckState::Done { check, .. } = &self.check {
-            let results = Rect {
-                x: area.x + 2,
-                y: button_rect.y + 1,
-                width: area.width.saturating_sub(2),
-                height: area.bottom().saturating_sub(button_rect.y + 1),
-            };
-            Paragraph::new(check_lines(check, theme)).render(results, buf);
         }
-        cursor
     }
 }
 
+impl WizardStep for OpenIdStep {
+    fn label(&self) -> &'static str {
+        "OpenId"
+    }
+
+    fn heading(&self) -> (&'static str, &'static str) {
+        (
+            "OpenId Authentication",
+            "The IAM client and its provider. Check asks the provider now.",
+        )
+    }
+
+    fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
+        if self.form.handle_key(key) {
+            return StepFlow::Handled;
+        }
+        let focus = self.form.focus;
+        match action {
+            Some(Action::Check) => self.request_check(),
+            // Enter on Check runs it; once its answer for this authority is on screen,
+            // Enter moves on (Space or Ctrl-K still runs it again).
+            Some(Action::Submit) if focus == Focus::Check && self.has_current_result() => {
+                StepFlow::Next
+            }
+            Some(Action::Submit | Action::Toggle) if focus == Focus::Check => self.request_check(),
+            // Enter in the last field runs the check once, the first time: it is the
+            // step's point, and the results are worth a look before moving on.
+            Some(Action::Submit) if focus == Focus::Scopes && self.check == CheckState::NotRun => {
+                self.form.focus = Focus::Check;
+                StepFlow::Handled
+            }
+            Some(Action::Submit) if focus == Focus::Scopes => StepFlow::Next,
+            _ => self.form.navigate(action),
+        }
+    }
+
+    fn paste(&mut self, text: &str) {
+        self.form.paste(text);
+    }
+
+    fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
+        if !form::is_left_click(mouse) {
+            return StepFlow::Ignored;
+        }
+        match self.form.click(area, mouse) {
+            Some(Focus::Check) => self.request_check(),
+            _ => StepFlow::Handled,
+        }
+    }
+
+    fn draw(&self, area: Rect, buf: &mut Buffer, cx: &DrawCx<'_>) -> Option<Position> {
+        let cursor = self.form.draw(area, buf, cx.theme, |_| None);
+        let button = self.form.button_rect(area, Focus::Check);
+        let note_x = button.right() + 1;
+        let note = self.note(cx);
+        buf.set_line(note_x, button.y, &note, area.right().saturating_sub(note_x));
+        if let CheckState::Done { check, .. } = &self.check {
+            let results = Rect {
+                x: area.x + 2,
+                y: button.y + 1,
+                width: area.width.saturating_sub(2),
+                height: area.bottom().saturating_sub(button.y + 1),
+            };
+            Paragraph::new(check_lines(check, cx.theme)).render(results, buf);
+        }
+        cursor
+    }
+
+    fn is_valid(&self) -> bool {
+        self.form.is_valid()
+    }
+
+    fn touch_all(&mut self) {
+        self.form.touch_all();
+    }
+
+    fn write(&self, connector: &mut Connector) {
+        let base = match &connector.auth {
+            Auth::OpenId(auth) => auth.clone(),
+            _ => OpenIdAuth::default(),
+        };
+        connector.auth = Auth::OpenId(self.auth(base));
+    }
+}
 /// The verdicts, then the endpoints the document lists.
 pub fn check_lines(check: &DiscoveryCheck, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = check

@@ -2,87 +2,138 @@
 //! to register on the IFS IAM client, and Save / Save and test login.
 
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
-use ratatui::layout::Rect;
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
+use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::form::{self, StepFlow, StepRequest};
-use crate::core::connector::{Auth, Connector};
+use super::form::{self, StepFlow, StepRequest, WizardStep};
+use crate::core::connector::Connector;
+use crate::core::describe;
 use crate::core::validate::ValidationErrors;
 use crate::core::workspace::SecretChange;
+use crate::tui::component::DrawCx;
 use crate::tui::keymap::Action;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::button;
 
-#[derive(Debug, Default)]
-pub struct ReviewStep {
-    /// 0: Save, 1: Save and test login.
-    focus: usize,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Focus {
+    #[default]
+    Save,
+    SaveAndTest,
 }
 
 const SAVE: &str = "Save";
 const SAVE_AND_TEST: &str = "Save and test login";
 
+/// What the client secret will be after saving; never the secret itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecretPlan {
+    New,
+    Remove,
+    #[default]
+    Keep,
+}
+
+impl From<&SecretChange> for SecretPlan {
+    fn from(change: &SecretChange) -> Self {
+        match change {
+            SecretChange::Set(_) => SecretPlan::New,
+            SecretChange::Remove => SecretPlan::Remove,
+            SecretChange::Keep => SecretPlan::Keep,
+        }
+    }
+}
+
 /// What the review shows, prepared by the wizard from all the steps.
-pub struct ReviewData<'a> {
+#[derive(Debug, Clone, Default)]
+pub struct ReviewData {
     /// Normalised as it will be saved.
-    pub connector: &'a Connector,
-    pub secret: &'a SecretChange,
+    pub connector: Option<Connector>,
+    pub secret: SecretPlan,
     pub had_secret: bool,
-    pub errors: Option<&'a ValidationErrors>,
+    pub errors: Option<ValidationErrors>,
     pub saving: bool,
 }
 
-impl ReviewStep {
-    pub fn handle_key(&mut self, _key: &KeyEvent, action: Option<Action>) -> StepFlow {
-        match action {
-            Some(Action::NextField | Action::PrevField | Action::Up | Action::Down) => {
-                self.focus = 1 - self.focus;
-                StepFlow::Handled
-            }
-            Some(Action::Submit | Action::Toggle) => StepFlow::Request(StepRequest::Save {
-                then_test: self.focus == 1,
-            }),
-            _ => StepFlow::Ignored,
-        }
-    }
+#[derive(Debug, Default)]
+pub struct ReviewStep {
+    focus: Focus,
+    /// Refreshed by the wizard whenever anything it shows may have changed.
+    pub data: ReviewData,
+}
 
+impl ReviewStep {
     fn buttons(area: Rect) -> (Rect, Rect) {
         let y = area.bottom().saturating_sub(1);
         let save = Rect::new(area.x + 2, y, button::width(SAVE), 1);
         let test = Rect::new(save.right() + 2, y, button::width(SAVE_AND_TEST), 1);
         (save, test)
     }
+}
 
-    pub fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
-        if mouse.kind != MouseEventKind::Down(MouseButton::Left) {
+impl WizardStep for ReviewStep {
+    fn label(&self) -> &'static str {
+        "Review"
+    }
+
+    fn heading(&self) -> (&'static str, &'static str) {
+        ("Review and save", "Everything as it will be saved.")
+    }
+
+    fn handle_key(&mut self, _key: &KeyEvent, action: Option<Action>) -> StepFlow {
+        match action {
+            Some(Action::NextField | Action::PrevField | Action::Up | Action::Down) => {
+                self.focus = match self.focus {
+                    Focus::Save => Focus::SaveAndTest,
+                    Focus::SaveAndTest => Focus::Save,
+                };
+                StepFlow::Handled
+            }
+            Some(Action::Submit | Action::Toggle) => StepFlow::Request(StepRequest::Save {
+                then_test: self.focus == Focus::SaveAndTest,
+            }),
+            _ => StepFlow::Ignored,
+        }
+    }
+
+    fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
+        if !form::is_left_click(mouse) {
             return StepFlow::Ignored;
         }
         let (save, test) = Self::buttons(area);
         if form::hit(save, mouse.column, mouse.row) {
-            self.focus = 0;
+            self.focus = Focus::Save;
             return StepFlow::Request(StepRequest::Save { then_test: false });
         }
         if form::hit(test, mouse.column, mouse.row) {
-            self.focus = 1;
+            self.focus = Focus::SaveAndTest;
             return StepFlow::Request(StepRequest::Save { then_test: true });
         }
         StepFlow::Handled
     }
 
-    pub fn draw(&self, area: Rect, buf: &mut Buffer, data: &ReviewData<'_>, theme: &Theme) {
+    fn draw(&self, area: Rect, buf: &mut Buffer, cx: &DrawCx<'_>) -> Option<Position> {
+        let theme = cx.theme;
         let (save, test) = Self::buttons(area);
         let text_area = Rect {
             height: area.height.saturating_sub(2),
             ..area
         };
-        Paragraph::new(summary_lines(data, area.width, theme))
+        Paragraph::new(summary_lines(&self.data, area.width, theme))
             .wrap(Wrap { trim: false })
             .render(text_area, buf);
-        let save_label = if data.saving { "Saving…" } else { SAVE };
-        button::render(save_label, save, buf, self.focus == 0, theme);
-        button::render(SAVE_AND_TEST, test, buf, self.focus == 1, theme);
+        let save_label = if self.data.saving { "Saving…" } else { SAVE };
+        button::render(save_label, save, buf, self.focus == Focus::Save, theme);
+        button::render(
+            SAVE_AND_TEST,
+            test,
+            buf,
+            self.focus == Focus::SaveAndTest,
+            theme,
+        );
+        None
     }
 }
 
@@ -105,22 +156,19 @@ fn rows(label: &str, value: String, width: u16, theme: &Theme) -> Vec<Line<'stat
     }
 }
 
-fn secret_text(secret: &SecretChange, had_secret: bool) -> String {
+fn secret_text(secret: SecretPlan, had_secret: bool) -> String {
     match (secret, had_secret) {
-        (SecretChange::Set(_), _) => "•••••••• (new; saved to the OS keyring)".into(),
-        (SecretChange::Remove, true) => "removed from the OS keyring on save".into(),
-        (SecretChange::Keep, true) => "•••••••• (stored in the OS keyring)".into(),
+        (SecretPlan::New, _) => "•••••••• (new; saved to the OS keyring)".into(),
+        (SecretPlan::Remove, true) => "removed from the OS keyring on save".into(),
+        (SecretPlan::Keep, true) => "•••••••• (stored in the OS keyring)".into(),
         _ => "none (public client)".into(),
     }
 }
 
-fn on_off(value: bool) -> String {
-    if value { "on".into() } else { "off".into() }
-}
-
-fn summary_lines(data: &ReviewData<'_>, width: u16, theme: &Theme) -> Vec<Line<'static>> {
-    let c = data.connector;
-    let row = |label: &str, value: String, theme: &Theme| rows(label, value, width, theme);
+fn summary_lines(data: &ReviewData, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(c) = &data.connector else {
+        return Vec::new();
+    };
     let mut lines = vec![
         Line::from(vec![
             Span::styled(
@@ -131,72 +179,11 @@ fn summary_lines(data: &ReviewData<'_>, width: u16, theme: &Theme) -> Vec<Line<'
         ]),
         Line::raw(""),
     ];
-    lines.extend(row("Name", c.name.clone(), theme));
-    lines.extend(row("Agent Group", c.agent_group.clone(), theme));
-    lines.extend(row("Base URL", c.base_url.clone(), theme));
-    lines.extend(row(
-        "Authentication Type",
-        c.auth_kind().label().into(),
-        theme,
-    ));
-    let params = |params: &[crate::core::connector::Param]| {
-        if params.is_empty() {
-            "none".to_owned()
-        } else {
-            params
-                .iter()
-                .map(|p| format!("{}={}", p.key, p.value))
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
-    };
-    match &c.auth {
-        Auth::OpenId(a) => {
-            lines.extend(row("Authority URL", a.authority_url.clone(), theme));
-            lines.extend(row("Client ID", a.client_id.clone(), theme));
-            lines.extend(row("Scopes", a.scopes.clone(), theme));
-            lines.extend(row("Extra parameters", params(&a.extra_params), theme));
-            lines.extend(row(
-                "Validate",
-                format!(
-                    "endpoints {} · issuer name {} · token issuer {} · PAR {}",
-                    on_off(a.validate_endpoints),
-                    on_off(a.validate_issuer_name),
-                    on_off(a.validate_token_issuer_name),
-                    on_off(a.use_par)
-                ),
-                theme,
-            ));
-            lines.extend(row(
-                "Prefill User Email",
-                a.prefill_user_email.clone().unwrap_or_else(|| "no".into()),
-                theme,
-            ));
-        }
-        Auth::OAuth2(a) => {
-            lines.extend(row(
-                "Authorization Endpoint",
-                a.authorization_endpoint.clone(),
-                theme,
-            ));
-            lines.extend(row("Token Endpoint", a.token_endpoint.clone(), theme));
-            lines.extend(row("Client ID", a.client_id.clone(), theme));
-            lines.extend(row(
-                "Client Secret",
-                secret_text(data.secret, data.had_secret),
-                theme,
-            ));
-            lines.extend(row("Scopes", a.scopes.clone(), theme));
-            lines.extend(row("Extra parameters", params(&a.extra_params), theme));
-            lines.extend(row("PKCE", on_off(a.pkce), theme));
-            lines.extend(row(
-                "Prefill User Email",
-                a.prefill_user_email.clone().unwrap_or_else(|| "no".into()),
-                theme,
-            ));
-        }
+    let secret = secret_text(data.secret, data.had_secret);
+    for (label, value) in describe::connector_rows(c, &secret, describe::Density::Compact) {
+        lines.extend(rows(label, value, width, theme));
     }
-    if let Some(errors) = data.errors {
+    if let Some(errors) = &data.errors {
         lines.push(Line::raw(""));
         for error in &errors.0 {
             lines.push(Line::styled(format!("  ✗ {error}"), theme.error));

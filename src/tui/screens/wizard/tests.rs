@@ -16,7 +16,7 @@ fn press(wizard: &mut Wizard, code: KeyCode, modifiers: KeyModifiers) -> Vec<Com
         commands: &mut commands,
         area: Rect::new(0, 1, 80, 22),
     };
-    wizard.handle(&Input::Key(KeyEvent::new(code, modifiers)), &mut cx);
+    let _ = wizard.handle(&Input::Key(KeyEvent::new(code, modifiers)), &mut cx);
     commands.drain()
 }
 
@@ -62,14 +62,19 @@ fn an_unchanged_edit_is_not_dirty_and_leaves_without_asking() {
 fn editing_reaches_every_step_directly_and_creating_does_not_skip_errors() {
     let mut edit = Wizard::edit(existing(), &["default".into()], vec![]);
     press(&mut edit, KeyCode::Char('6'), KeyModifiers::ALT);
-    assert_eq!(edit.step, 6);
+    assert_eq!(edit.step, StepId::Review);
     let mut new = Wizard::new(&["default".into()], vec![]);
     press(&mut new, KeyCode::Char('6'), KeyModifiers::ALT);
-    assert_eq!(new.step, 1, "the empty name holds it on step 1");
+    assert_eq!(
+        new.step,
+        StepId::Identity,
+        "the empty name holds it on step 1"
+    );
     type_text(&mut new, "prod");
     press(&mut new, KeyCode::Char('3'), KeyModifiers::ALT);
     assert_eq!(
-        new.step, 2,
+        new.step,
+        StepId::BaseUrl,
         "stops at the first step with errors (the empty Base URL)"
     );
 }
@@ -80,11 +85,12 @@ fn the_name_must_be_unique_among_the_others() {
     type_text(&mut wizard, "prod");
     press(&mut wizard, KeyCode::Enter, KeyModifiers::NONE);
     press(&mut wizard, KeyCode::Enter, KeyModifiers::NONE);
-    assert_eq!(wizard.step, 1);
+    assert_eq!(wizard.step, StepId::Identity);
     assert!(
         wizard
             .identity
-            .name
+            .form
+            .text(identity::Focus::Name)
             .visible_error()
             .unwrap()
             .contains("already exists")
@@ -117,4 +123,118 @@ fn saving_sends_the_normalised_connector_and_keeps_an_unchanged_secret() {
     );
     wizard.on_save_failed();
     assert!(!wizard.is_busy());
+}
+
+/// The wizard drawn alone at 80x22 with `keymap`, as text.
+fn drawn(wizard: &Wizard, keymap: &Keymap) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let paths = crate::core::paths::Paths::under(std::path::Path::new("/nonexistent"));
+    let theme = crate::tui::theme::Theme::monochrome();
+    let mut terminal = Terminal::new(TestBackend::new(80, 22)).unwrap();
+    terminal
+        .draw(|frame| {
+            let cx = DrawCx {
+                theme: &theme,
+                keymap,
+                now: crate::tui::test_util::fixed_now(),
+                tick: 0,
+                paths: &paths,
+            };
+            wizard.draw(frame, frame.area(), &cx);
+        })
+        .unwrap();
+    crate::tui::test_util::text(terminal.backend().buffer())
+}
+
+#[test]
+fn key_names_in_the_steps_come_from_the_keymap() {
+    use crate::core::connector::OAuth2Auth;
+    use crate::tui::keymap::Key;
+    let mut keymap = Keymap::default();
+    keymap.rebind(Scope::Wizard, Action::Reveal, &[Key::ctrl('e')]);
+    keymap.rebind(Scope::Wizard, Action::FillEndpoints, &[Key::ctrl('g')]);
+    keymap.rebind(Scope::Wizard, Action::Check, &[Key::ctrl('o')]);
+    keymap.rebind(Scope::Wizard, Action::AddRow, &[Key::ctrl('a')]);
+    let mut oauth2 = existing();
+    oauth2.auth = Auth::OAuth2(OAuth2Auth::default());
+    let mut wizard = Wizard::edit(oauth2, &["default".into()], vec![]);
+    wizard.go_to(StepId::Settings);
+    let screen = drawn(&wizard, &keymap);
+    assert!(screen.contains("Hidden; Ctrl-E shows it"), "{screen}");
+    assert!(screen.contains("Ctrl-G · fills both endpoints"), "{screen}");
+    assert!(!screen.contains("Ctrl-R"), "{screen}");
+    let mut openid = Wizard::edit(existing(), &["default".into()], vec![]);
+    openid.go_to(StepId::Settings);
+    assert!(drawn(&openid, &keymap).contains("Ctrl-O · fetches discovery"));
+    openid.go_to(StepId::Advanced);
+    assert!(drawn(&openid, &keymap).contains("Ctrl-A adds a row"));
+}
+
+#[test]
+fn the_steps_write_the_connector_in_order_and_switching_type_keeps_shared_fields() {
+    let mut wizard = Wizard::edit(existing(), &["default".into()], vec![]);
+    wizard.go_to(StepId::AuthType);
+    press(&mut wizard, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(wizard.kind(), AuthKind::OAuth2);
+    let Auth::OAuth2(auth) = wizard.connector().auth else {
+        panic!("still OpenId");
+    };
+    assert_eq!(
+        auth.extra_params,
+        [Param::new("prompt", "select_account")],
+        "the Advanced page wrote its parameters into the new type"
+    );
+    assert!(auth.pkce);
+    press(&mut wizard, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(wizard.kind(), AuthKind::ClientCredentials);
+    let Auth::ClientCredentials(service) = wizard.connector().auth else {
+        panic!("not a service user");
+    };
+    assert_eq!(
+        service.authority_url.as_deref(),
+        Some("https://ifs.example.com/auth/realms/prod"),
+        "the realm carries over to the service user"
+    );
+    press(&mut wizard, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(
+        wizard.connector(),
+        wizard.initial,
+        "and back again: nothing lost"
+    );
+}
+
+#[test]
+fn help_and_quit_bubble_up_even_from_a_text_field_and_while_saving() {
+    let keymap = Keymap::default();
+    let mut commands = Commands::default();
+    let mut cx = EventCx {
+        keymap: &keymap,
+        commands: &mut commands,
+        area: Rect::new(0, 1, 80, 22),
+    };
+    let mut wizard = Wizard::edit(existing(), &["default".into()], vec![]);
+    let f1 = Input::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE));
+    let letter = Input::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
+    assert_eq!(wizard.handle(&f1, &mut cx), EventResult::Ignored);
+    assert_eq!(
+        wizard.handle(&letter, &mut cx),
+        EventResult::Handled,
+        "q is text here"
+    );
+    let save = Input::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    assert_eq!(wizard.handle(&save, &mut cx), EventResult::Handled);
+    assert!(wizard.is_busy());
+    assert_eq!(wizard.handle(&f1, &mut cx), EventResult::Ignored);
+    assert_eq!(
+        wizard.handle(&letter, &mut cx),
+        EventResult::Handled,
+        "swallowed while saving"
+    );
+    assert!(
+        commands
+            .drain()
+            .iter()
+            .all(|c| !matches!(c, Command::OpenHelp))
+    );
 }
