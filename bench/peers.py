@@ -85,10 +85,13 @@ class HttpsOidcProvider(Target):
                     "grant_types": ["authorization_code", "refresh_token"],
                     "token_endpoint_auth_method": "none"}]
         self.public_client = self.short_client = "bench-public"
+        # provider.mjs's service client (client credentials), with a secret made for the run.
+        self.service_client, self.service_secret = "ifs-service", SERVICE_SECRET
         self.provider = Provider(
             {"BENCH_TLS_CERT": os.path.join(tls, "leaf.pem"),
              "BENCH_TLS_KEY": os.path.join(tls, "leaf-key.pem"),
              "PROVIDER_EXTRA_CLIENTS": json.dumps(clients), "PROVIDER_REFRESH": "always",
+             "PROVIDER_CLIENT_SECRET": SERVICE_SECRET,
              "PROVIDER_ACCESS_TOKEN_TTL": str(access_ttl)},
             ["--import", os.path.join(PEERS, "https-provider.mjs")])
         self.issuer, self.base_url = self.provider.issuer, self.provider.base_url
@@ -181,7 +184,8 @@ class IfsConnect:
     def add_openid(self, name, target, client_id):
         out = self.run("add", "--name", name, "--base-url", target.base_url, "--auth", "openid",
                        "--authority", target.issuer, "--client-id", client_id,
-                       "--scopes", " ".join(SCOPES), "--no-par", "--probe-path", "")
+                       "--scopes", " ".join(SCOPES), "--no-par", "--probe-path", "",
+                       "--ca-file", target.ca)
         if out.returncode:
             raise SystemExit(f"ifs-connect add failed: {out.stderr.decode()}")
 
@@ -190,7 +194,7 @@ class IfsConnect:
         out = self.run("add", "--name", name, "--base-url", target.base_url,
                        "--auth", "client-credentials", "--authority", target.issuer,
                        "--client-id", target.service_client, "--client-secret-env", secret_var,
-                       "--probe-path", "")
+                       "--probe-path", "", "--ca-file", target.ca)
         return out.stderr.decode().strip().splitlines()[0] if out.returncode else None
 
     def token_argv(self, name, login=False):
@@ -338,8 +342,10 @@ def one_login(client, argv, env, what):
 
 def compare(binary, kubelogin, n, home, target, short_target, port):
     """Every measure against one target; short_target has access tokens under 60 s."""
-    env = dict(base_env(home), BROWSER=BROWSER, SSL_CERT_FILE=target.ca,
-               NODE_EXTRA_CA_CERTS=target.ca, **target.browser_env)
+    # ifs-connect trusts the run's CA through each connector's --ca-file, as kubelogin through
+    # --certificate-authority; the browsers through NODE_EXTRA_CA_CERTS (or Chromium's pin).
+    env = dict(base_env(home), BROWSER=BROWSER, NODE_EXTRA_CA_CERTS=target.ca,
+               **target.browser_env)
     me = IfsConnect(binary, env)
     kl = Kubelogin(kubelogin, env, target, port)
     kl_keyring = Kubelogin(kubelogin, env, target, port, storage="keyring")
@@ -376,7 +382,7 @@ def compare(binary, kubelogin, n, home, target, short_target, port):
     result["cached"] = cached.run(cached_entries, check_cached(cached, first))
 
     log(f"  {short_target.name}: refresh ({n} rounds)")
-    short_env = dict(env, SSL_CERT_FILE=short_target.ca, NODE_EXTRA_CA_CERTS=short_target.ca)
+    short_env = dict(env, NODE_EXTRA_CA_CERTS=short_target.ca)
     me_short = IfsConnect(binary, short_env)
     kl_short = Kubelogin(kubelogin, short_env, short_target, port)
     kl_short_keyring = Kubelogin(kubelogin, short_env, short_target, port, storage="keyring")
