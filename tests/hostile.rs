@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use ifs_connect::core::connector::{Auth, Connector, OAuth2Auth, OpenIdAuth};
 use ifs_connect::core::login::{self, BrowserMode, LoginEvent, LoginOptions, LoginOutcome, Step};
 use ifs_connect::core::secrets::{MemorySecrets, SecretKind, SecretStore};
+use ifs_connect::core::tokens;
 use secrecy::ExposeSecret;
 
 const CLIENT_ID: &str = "hostile-client";
@@ -77,6 +78,12 @@ struct Case {
     userinfo_sub: &'static str,
     probe_status: u16,
     refresh_token: bool,
+    /// A refresh grant gets this rotated refresh token back.
+    rotated_refresh_token: Option<&'static str>,
+    /// Applied to the ID token's claims on a refresh grant, after `claims`.
+    refresh_claims: ClaimsPatch,
+    /// The device grant's token response carries no ID token.
+    device_without_id_token: bool,
 }
 
 impl Default for Case {
@@ -90,6 +97,9 @@ impl Default for Case {
             userinfo_sub: "alice",
             probe_status: 200,
             refresh_token: false,
+            rotated_refresh_token: None,
+            refresh_claims: Arc::new(|_, _| {}),
+            device_without_id_token: false,
         }
     }
 }
@@ -123,6 +133,10 @@ struct Shared {
     nonce: Mutex<Option<String>>,
     jwks_fetches: AtomicUsize,
     token_requests: AtomicUsize,
+    /// Every refresh token a refresh grant presented.
+    refresh_tokens_seen: Mutex<Vec<String>>,
+    /// The redirect_uri of the last authorization request.
+    redirect_uri: Mutex<Option<String>>,
 }
 
 /// The provider, on a runtime of its own so the binary can run against it from a plain test.
@@ -152,6 +166,8 @@ impl Hostile {
             nonce: Mutex::new(None),
             jwks_fetches: AtomicUsize::new(0),
             token_requests: AtomicUsize::new(0),
+            refresh_tokens_seen: Mutex::new(Vec::new()),
+            redirect_uri: Mutex::new(None),
         });
         let app = Router::new()
             .route(
@@ -160,6 +176,7 @@ impl Hostile {
             )
             .route(&format!("{REALM_PATH}/auth"), get(authorize))
             .route(&format!("{REALM_PATH}/token"), post(token))
+            .route(&format!("{REALM_PATH}/device"), post(device))
             .route(&format!("{REALM_PATH}/certs"), get(certs))
             .route(&format!("{REALM_PATH}/userinfo"), get(userinfo))
             .route("/api/whoami", get(whoami))
@@ -228,6 +245,7 @@ async fn discovery(State(s): State<Arc<Shared>>) -> Json<Value> {
         "token_endpoint": format!("{i}/token"),
         "userinfo_endpoint": format!("{i}/userinfo"),
         "jwks_uri": format!("{i}/certs"),
+        "device_authorization_endpoint": format!("{i}/device"),
         "response_types_supported": ["code"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
@@ -244,6 +262,7 @@ async fn authorize(
 ) -> Response {
     *s.nonce.lock().unwrap() = q.get("nonce").cloned();
     let redirect = q.get("redirect_uri").cloned().unwrap_or_default();
+    *s.redirect_uri.lock().unwrap() = Some(redirect.clone());
     let state = q.get("state").cloned().unwrap_or_default();
     let mut url = url::Url::parse(&redirect).unwrap();
     {
@@ -266,8 +285,25 @@ async fn authorize(
     (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
 }
 
-async fn token(State(s): State<Arc<Shared>>) -> Response {
+async fn device(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({
+        "device_code": "hostile-device-code", "user_code": "HOST-ILE",
+        "verification_uri": format!("{}/verify", s.issuer), "expires_in": 60, "interval": 1,
+    }))
+}
+
+async fn token(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Form(form): axum::extract::Form<std::collections::HashMap<String, String>>,
+) -> Response {
     s.token_requests.fetch_add(1, Ordering::SeqCst);
+    let grant = form.get("grant_type").cloned().unwrap_or_default();
+    if let Some(presented) = form.get("refresh_token") {
+        s.refresh_tokens_seen
+            .lock()
+            .unwrap()
+            .push(presented.clone());
+    }
     if let Some((status, content_type, body)) = s.case.token_error {
         return (
             StatusCode::from_u16(status).unwrap(),
@@ -282,13 +318,23 @@ async fn token(State(s): State<Arc<Shared>>) -> Response {
         "nonce": s.nonce.lock().unwrap().clone(), "email": "alice@example.com",
     });
     (s.case.claims)(&mut claims, now);
+    if grant == "refresh_token" {
+        claims["nonce"] = Value::Null;
+        (s.case.refresh_claims)(&mut claims, now);
+    }
     let id_token = mint(s.case.signing, &claims);
     let mut body = json!({
         "access_token": "hostile-access-token-abcdef", "token_type": "Bearer",
         "expires_in": 300, "id_token": id_token, "scope": "openid email",
     });
+    if grant.ends_with("device_code") && s.case.device_without_id_token {
+        body.as_object_mut().unwrap().remove("id_token");
+    }
     if s.case.refresh_token {
         body["refresh_token"] = json!(REFRESH_TOKEN);
+    }
+    if let (true, Some(rotated)) = (grant == "refresh_token", s.case.rotated_refresh_token) {
+        body["refresh_token"] = json!(rotated);
     }
     Json(body).into_response()
 }
@@ -996,4 +1042,231 @@ fn the_binary_reports_alg_none_and_access_denied() {
             .unwrap()
             .contains("cancelled")
     );
+}
+
+// ---- hardening (issue 13) ------------------------------------------------------------------------
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Log in (storing the tokens), then drop the cached access token so the next `token` refreshes.
+fn logged_in(provider: &Hostile) -> (Connector, Arc<MemorySecrets>) {
+    let connector = provider.openid_connector();
+    let secrets = Arc::new(MemorySecrets::default());
+    let ran = login_with_secrets(connector.clone(), Browser::Follow, Arc::clone(&secrets));
+    assert!(ran.outcome.ok, "{:#?}", ran.outcome);
+    secrets
+        .delete(&connector.id, SecretKind::AccessToken)
+        .unwrap();
+    (connector, secrets)
+}
+
+fn token_now(
+    connector: &Connector,
+    secrets: &Arc<MemorySecrets>,
+) -> Result<tokens::AccessToken, tokens::TokenError> {
+    let dir = tempfile::tempdir().unwrap();
+    let shared: ifs_connect::core::secrets::SharedSecrets = secrets.clone();
+    runtime().block_on(tokens::access_token(
+        &shared,
+        dir.path(),
+        connector,
+        &options(),
+    ))
+}
+
+fn stored_refresh(connector: &Connector, secrets: &MemorySecrets) -> Option<String> {
+    secrets
+        .get(&connector.id, SecretKind::RefreshToken)
+        .unwrap()
+        .map(|s| s.expose_secret().to_owned())
+}
+
+#[test]
+fn a_rotated_refresh_token_is_kept_when_the_refreshed_id_token_fails() {
+    // The provider rotates the refresh token, then hands out an ID token issued far in the
+    // future: the refresh fails, but the old refresh token is dead, so the new one must stay.
+    let provider = Hostile::start(Case {
+        refresh_token: true,
+        rotated_refresh_token: Some("hostile-rotated-refresh-token-2"),
+        refresh_claims: Arc::new(|c, now| c["iat"] = json!(now + 3_600)),
+        ..Case::default()
+    });
+    let (connector, secrets) = logged_in(&provider);
+    let error = token_now(&connector, &secrets).unwrap_err();
+    assert!(error.to_string().contains("clock skew"), "{error}");
+    assert_eq!(
+        stored_refresh(&connector, &secrets).as_deref(),
+        Some("hostile-rotated-refresh-token-2")
+    );
+    // The JWKS was read before the refresh grant went out, not after.
+    assert!(provider.jwks_fetches() >= 2);
+}
+
+#[test]
+fn a_refreshed_id_token_naming_someone_else_ends_the_session() {
+    // "alice\n" is shown as "alice", but it is not the same subject: compare the raw claim.
+    let provider = Hostile::start(Case {
+        refresh_token: true,
+        rotated_refresh_token: Some("hostile-rotated-refresh-token-3"),
+        refresh_claims: Arc::new(|c, _| c["sub"] = json!("alice\n")),
+        ..Case::default()
+    });
+    let (connector, secrets) = logged_in(&provider);
+    let error = token_now(&connector, &secrets).unwrap_err();
+    assert!(error.to_string().contains("user (sub)"), "{error}");
+    for kind in SecretKind::ALL {
+        assert!(
+            secrets.get(&connector.id, kind).unwrap().is_none(),
+            "{kind:?} left behind"
+        );
+    }
+}
+
+#[test]
+fn a_re_pointed_connector_never_sends_its_tokens_to_the_new_provider() {
+    let old = Hostile::start(Case {
+        refresh_token: true,
+        ..Case::default()
+    });
+    let new = Hostile::start(Case::default());
+    let (mut connector, secrets) = logged_in(&old);
+    // As a hand-edited config or an older ifs-connect would leave it: same id, other provider.
+    let Auth::OpenId(auth) = &mut connector.auth else {
+        unreachable!()
+    };
+    auth.authority_url = new.issuer.clone();
+    let error = token_now(&connector, &secrets).unwrap_err();
+    assert!(error.needs_login(), "{error}");
+    assert_eq!(new.token_requests(), 0);
+    assert!(new.shared.refresh_tokens_seen.lock().unwrap().is_empty());
+    assert_eq!(stored_refresh(&connector, &secrets), None);
+}
+
+#[test]
+fn a_hand_edited_http_base_url_is_refused_before_any_token_is_sent() {
+    let provider = Hostile::start(Case::default());
+    let mut connector = provider.openid_connector();
+    connector.base_url = "http://ifs.example.com/api".into();
+    let outcome = login(connector);
+    assert_eq!(kind(&outcome), "config", "{outcome:#?}");
+    assert!(outcome.error.unwrap().message.contains("Base URL"));
+    assert_eq!(provider.token_requests(), 0);
+}
+
+#[test]
+fn extra_parameters_that_bypass_the_checks_are_refused_at_use_time() {
+    for key in ["request_uri", "request", "response_mode"] {
+        let provider = Hostile::start(Case::default());
+        let mut connector = provider.openid_connector();
+        let Auth::OpenId(auth) = &mut connector.auth else {
+            unreachable!()
+        };
+        auth.extra_params = vec![ifs_connect::core::connector::Param::new(key, "x")];
+        let outcome = login(connector);
+        assert_eq!(kind(&outcome), "config", "{key}: {outcome:#?}");
+        assert_eq!(provider.token_requests(), 0, "{key}");
+    }
+}
+
+#[test]
+fn provider_text_with_terminal_escapes_stays_inert() {
+    // OSC 52 (write the clipboard) and a window title, hidden in discovery values.
+    let provider = Hostile::start(Case::discovery(json!({
+        "token_endpoint": "http://ifs.example.com/\u{1b}]52;c;SGk=\u{7}token",
+    })));
+    let outcome = login(provider.openid_connector());
+    assert_eq!(kind(&outcome), "insecure_endpoint", "{outcome:#?}");
+    let error = outcome.error.clone().unwrap();
+    let mut texts = vec![error.message, error.hint.unwrap_or_default()];
+    texts.extend(outcome.steps.iter().map(|s| s.detail.clone()));
+    for text in texts {
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+    }
+
+    let provider = Hostile::start(Case::discovery(json!({
+        "issuer": "http://127.0.0.1:1/realms/\u{1b}]0;pwned\u{7}",
+    })));
+    let env = common::Env::new();
+    let add = env.run(
+        &[
+            "add",
+            "--name",
+            "h",
+            "--base-url",
+            &provider.base_url,
+            "--auth",
+            "openid",
+            "--authority",
+            &provider.issuer,
+            "--client-id",
+            CLIENT_ID,
+        ],
+        None,
+    );
+    assert!(add.status.success(), "{}", common::describe(&add));
+    let out = env.run(&["login", "h", "--no-browser", "--timeout", "5"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", common::describe(&out));
+    assert!(common::stderr_of(&out).contains("issuer"));
+    for stream in [&out.stdout, &out.stderr] {
+        assert!(
+            !stream.contains(&0x1b) && !stream.contains(&0x07),
+            "{}",
+            common::describe(&out)
+        );
+    }
+}
+
+#[test]
+fn a_localhost_redirect_uri_is_sent_as_127_0_0_1() {
+    let provider = Hostile::start(Case::default());
+    let mut connector = provider.openid_connector();
+    connector.redirect_uri = "http://localhost/callback".into();
+    let outcome = login(connector.clone());
+    assert!(outcome.ok, "{outcome:#?}");
+    let sent = provider
+        .shared
+        .redirect_uri
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap();
+    assert!(sent.starts_with("http://127.0.0.1:"), "{sent}");
+    let listener = outcome
+        .steps
+        .iter()
+        .find(|s| s.step == Step::Listener)
+        .unwrap();
+    assert!(listener.detail.contains("RFC 8252"), "{}", listener.detail);
+    // The saved value is the user's.
+    assert_eq!(connector.redirect_uri, "http://localhost/callback");
+}
+
+#[test]
+fn a_device_login_that_asked_for_openid_needs_an_id_token() {
+    let provider = Hostile::start(Case {
+        device_without_id_token: true,
+        ..Case::default()
+    });
+    let connector = provider.openid_connector();
+    let outcome = runtime().block_on(async move {
+        let (events, _events_rx) = mpsc::unbounded_channel();
+        let (prompts, _prompts_rx) = mpsc::unbounded_channel();
+        login::run_device(
+            connector,
+            Arc::new(MemorySecrets::default()),
+            options(),
+            prompts,
+            events,
+            CancellationToken::new(),
+        )
+        .await
+    });
+    assert_eq!(kind(&outcome), "token_request", "{outcome:#?}");
+    assert!(outcome.error.unwrap().message.contains("no ID token"));
 }

@@ -1046,11 +1046,20 @@ fn the_instructions_give_the_wizard_values_and_the_secret_stays_off_disk() {
 
 // ---- device login (RFC 8628) ----------------------------------------------------------------------
 
+/// RFC 7636's example pair: the public client requires PKCE on device logins too, like Keycloak.
+const DEVICE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const DEVICE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
 fn device_authorization(sb: &SandboxProcess) -> Value {
     let r = http_post_form(
         &sb.endpoint("auth/device"),
         &[],
-        &[("client_id", PUBLIC), ("scope", "openid")],
+        &[
+            ("client_id", PUBLIC),
+            ("scope", "openid"),
+            ("code_challenge", DEVICE_CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
     );
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
@@ -1063,6 +1072,7 @@ fn device_poll(sb: &SandboxProcess, device_code: &str) -> HttpResponse {
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
             ("client_id", PUBLIC),
             ("device_code", device_code),
+            ("code_verifier", DEVICE_VERIFIER),
         ],
         None,
     )
@@ -1103,6 +1113,21 @@ fn device_login_follows_rfc_8628() {
     assert_eq!(
         d["device_authorization_endpoint"],
         sb.endpoint("auth/device").as_str()
+    );
+
+    // Keycloak's answer to a PKCE-required client's device request without PKCE.
+    let no_pkce = http_post_form(
+        &sb.endpoint("auth/device"),
+        &[],
+        &[("client_id", PUBLIC), ("scope", "openid")],
+    );
+    assert_eq!(no_pkce.status, 400, "{}", no_pkce.body);
+    assert!(
+        no_pkce
+            .body
+            .contains("Missing parameter: code_challenge_method"),
+        "{}",
+        no_pkce.body
     );
 
     let auth = device_authorization(&sb);

@@ -73,7 +73,7 @@ fn cache_of(id: &str) -> Option<Value> {
     secret_tool_lookup(&format!("{id}/access_token")).map(|s| serde_json::from_str(&s).unwrap())
 }
 
-/// Make the cached access token look expired, keeping the rest (identity included).
+/// Make the cached access token look expired, keeping the rest.
 fn expire_cache(id: &str) {
     let mut cache = cache_of(id).expect("the login cached its access token");
     let now = std::time::SystemTime::now()
@@ -494,4 +494,76 @@ fn logout_revokes_the_refresh_token_and_clears_the_keyring() {
     );
     let out = env.run(&["token", "conf", "--no-login"], None);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+}
+
+#[test]
+fn re_pointing_a_connector_drops_its_tokens_and_asks_for_the_secret_again() {
+    rig_required();
+    let old = provider(&[]);
+    let new = provider(&[]);
+    let env = logged_in(
+        &old,
+        "conf",
+        CONFIDENTIAL_CLIENT,
+        Some(DEFAULT_CLIENT_SECRET),
+    );
+    let id = connector_id(&env, "conf");
+    assert!(refresh_token_of(&id).is_some());
+    let new_token = new.endpoint("token");
+    let move_args = [
+        "edit",
+        "conf",
+        "--authorization-endpoint",
+        &new.endpoint("auth"),
+        "--token-endpoint",
+        &new_token,
+        "--issuer",
+        &new.issuer,
+    ];
+
+    // Without the secret: refused, and nothing saved or deleted.
+    let out = env.run(&move_args, None);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let text = stderr_of(&out);
+    assert!(text.contains("--client-secret-stdin"), "{text}");
+    assert!(text.contains("another host"), "{text}");
+    let shown: Value =
+        serde_json::from_slice(&env.run(&["show", "conf", "--json"], None).stdout).unwrap();
+    assert_eq!(shown["auth"]["token_endpoint"], old.endpoint("token"));
+    assert!(refresh_token_of(&id).is_some());
+
+    // With it: saved, and the old provider's tokens are gone rather than sent to the new one.
+    let mut with_secret = move_args.to_vec();
+    with_secret.push("--client-secret-stdin");
+    let out = env.run(&with_secret, Some(&format!("{DEFAULT_CLIENT_SECRET}\n")));
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(refresh_token_of(&id).is_none());
+    assert!(cache_of(&id).is_none());
+    assert!(secret_tool_lookup(&format!("{id}/session")).is_none());
+    let out = env.run(&["token", "conf", "--no-login"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        stderr_of(&out).contains("log in again"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(new.grant_count("refresh_token"), 0);
+}
+
+#[test]
+fn import_replacing_a_connector_drops_its_tokens() {
+    rig_required();
+    let provider = provider(&[]);
+    let env = logged_in(&provider, "pub", PUBLIC_CLIENT, None);
+    let id = connector_id(&env, "pub");
+    assert!(refresh_token_of(&id).is_some());
+    let export = env.run(&["export"], None);
+    assert!(export.status.success(), "{}", describe(&export));
+    let file = env.path("connectors.json");
+    std::fs::write(&file, &export.stdout).unwrap();
+    let out = env.run(&["import", file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(connector_id(&env, "pub"), id);
+    assert!(refresh_token_of(&id).is_none());
+    assert!(cache_of(&id).is_none());
 }

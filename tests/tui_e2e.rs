@@ -67,7 +67,10 @@ fn a_new_connector_typed_in_the_wizard_saves_and_logs_in() {
     assert!(result.contains("alice@example.com"), "{result}");
     assert!(result.contains("✓ passed"), "{result}");
     tmux.send_keys(&["Escape"]);
-    wait("signed in as alice@example.com", step);
+    // The test login screen names the user too: wait for the list itself, so that `q` does
+    // not follow Esc so closely that the terminal reads the pair as Alt-q.
+    let list = wait("ifs-connect · Connectors", step);
+    assert!(list.contains("signed in as alice@example.com"), "{list}");
     tmux.send_text("q");
     assert_eq!(tmux.wait_exit(step), Ok(0));
 

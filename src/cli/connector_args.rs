@@ -12,6 +12,7 @@ use crate::core::connector::{
     Auth, AuthKind, ClientCredentialsAuth, Connector, DEFAULT_AGENT_GROUP, OAuth2Auth, OpenIdAuth,
     Param,
 };
+use crate::core::ifs::{normalise_authority, scopes};
 use crate::core::validate::{self, ValidationErrors};
 use crate::core::workspace::{SecretChange, WorkspaceError};
 
@@ -50,8 +51,8 @@ pub struct ConnectorFlags {
     /// Display name shown for the login
     #[arg(long, value_name = "TEXT")]
     pub display_name: Option<String>,
-    /// OpenId, client credentials: Authority URL, the discovery URL without
-    /// .well-known/openid-configuration
+    /// OpenId, client credentials: Authority URL (the realm URL); any URL of the realm works,
+    /// e.g. the discovery URL, the token endpoint or the account console
     #[arg(long, value_name = "URL")]
     pub authority: Option<String>,
     /// OAuth2: authorization endpoint
@@ -118,6 +119,12 @@ pub struct ConnectorFlags {
     /// OpenId: use pushed authorization requests when advertised (the default)
     #[arg(long, hide_short_help = true)]
     pub par: bool,
+    /// Stay signed in: request offline_access, whose session has no 30-minute idle end
+    #[arg(long, overrides_with = "no_offline_access")]
+    pub offline_access: bool,
+    /// Do not request offline_access (the default)
+    #[arg(long, hide_short_help = true)]
+    pub no_offline_access: bool,
     /// Send this email as login_hint so the IFS login page is prefilled ("" clears it)
     #[arg(long, value_name = "EMAIL")]
     pub prefill_user_email: Option<String>,
@@ -288,7 +295,7 @@ fn apply(flags: &ConnectorFlags, connector: &mut Connector) -> Result<(), Failur
         Auth::OpenId(a) => {
             reject_for(flags, AuthKind::OpenId)?;
             set(&mut a.display_name, &flags.display_name);
-            set(&mut a.authority_url, &flags.authority);
+            set_authority(&mut a.authority_url, &flags.authority);
             set(&mut a.client_id, &flags.client_id);
             set(&mut a.scopes, &flags.scopes);
             toggle(
@@ -334,6 +341,7 @@ fn apply(flags: &ConnectorFlags, connector: &mut Connector) -> Result<(), Failur
             apply_service_user(flags, a, params);
         }
     }
+    apply_offline_access(flags, &mut connector.auth);
     Ok(())
 }
 
@@ -351,7 +359,9 @@ fn apply_service_user(
         }
     }
     if flags.authority.is_some() {
-        set_optional(&mut a.authority_url, &flags.authority);
+        let mut authority = String::new();
+        set_authority(&mut authority, &flags.authority);
+        a.authority_url = (!authority.trim().is_empty()).then_some(authority);
         if flags.token_endpoint.is_none() {
             a.token_endpoint = None;
         }
@@ -377,6 +387,33 @@ fn apply_service_user(
     if let Some(params) = params {
         a.extra_params = params;
     }
+}
+
+/// Any URL of the realm becomes the realm URL; the change is said on stderr.
+fn set_authority(slot: &mut String, value: &Option<String>) {
+    if let Some(value) = value {
+        let (authority, note) = normalise_authority(value);
+        if let Some(note) = note {
+            eprintln!("note: {note}");
+        }
+        *slot = authority;
+    }
+}
+
+/// "Stay signed in" is the offline_access scope, switched in the connector's scopes.
+fn apply_offline_access(flags: &ConnectorFlags, auth: &mut Auth) {
+    let on = match (flags.offline_access, flags.no_offline_access) {
+        (true, _) => true,
+        (_, true) => false,
+        _ => return,
+    };
+    let slot = match auth {
+        Auth::OpenId(a) => &mut a.scopes,
+        Auth::OAuth2(a) => &mut a.scopes,
+        // A service user gets a new token whenever it needs one: there is no session to keep.
+        Auth::ClientCredentials(_) => return,
+    };
+    *slot = scopes::with_scope(slot, scopes::OFFLINE_ACCESS, on);
 }
 
 fn reject_for(flags: &ConnectorFlags, kind: AuthKind) -> Result<(), Failure> {
@@ -443,6 +480,12 @@ fn reject_for(flags: &ConnectorFlags, kind: AuthKind) -> Result<(), Failure> {
         ),
         ("--no-par", flags.no_par, &[OpenId]),
         ("--par", flags.par, &[OpenId]),
+        ("--offline-access", flags.offline_access, &[OpenId, OAuth2]),
+        (
+            "--no-offline-access",
+            flags.no_offline_access,
+            &[OpenId, OAuth2],
+        ),
         (
             "--prefill-user-email",
             flags.prefill_user_email.is_some(),
@@ -600,7 +643,7 @@ fn print_saved(verb: &str, connector: &Connector) {
     if connector.auth_kind().is_interactive() {
         println!(
             "Register this redirect URI on the IFS IAM client: {}",
-            connector.redirect_uri
+            crate::core::login::registrable_redirect_uri(&connector.redirect_uri)
         );
     } else {
         println!(
@@ -727,6 +770,29 @@ mod tests {
         };
         assert_eq!(a.client_id, "flow");
         assert!(a.extra_params.is_empty());
+    }
+
+    #[test]
+    fn any_realm_url_becomes_the_authority_and_offline_access_is_a_scope() {
+        let flags = ConnectorFlags {
+            authority: Some(
+                "https://ifs.example.com/auth/realms/prod/protocol/openid-connect/auth?client_id=x"
+                    .into(),
+            ),
+            offline_access: true,
+            ..ConnectorFlags::default()
+        };
+        let mut c = Connector::new("x", Auth::OpenId(OpenIdAuth::default()));
+        apply(&flags, &mut c).unwrap();
+        let Auth::OpenId(a) = &c.auth else { panic!() };
+        assert_eq!(a.authority_url, "https://ifs.example.com/auth/realms/prod");
+        assert_eq!(a.scopes, "openid offline_access");
+        let off = ConnectorFlags {
+            no_offline_access: true,
+            ..ConnectorFlags::default()
+        };
+        apply(&off, &mut c).unwrap();
+        assert_eq!(c.auth.scopes(), "openid");
     }
 
     #[test]

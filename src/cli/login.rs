@@ -68,6 +68,7 @@ pub async fn run(context: &Context, args: LoginArgs) -> Result<ExitCode, Failure
             BrowserMode::Auto
         },
         leeway: Duration::from_secs(args.leeway),
+        token_lock_dir: Some(context.paths.config_dir.clone()),
         ..LoginOptions::default()
     };
     eprintln!(
@@ -295,6 +296,9 @@ pub(super) fn human_report(
             "  {:<14} {status} from GET {} ({} ms)",
             "API probe", probe.url, probe.ms
         ));
+        if let Some(user) = &probe.user {
+            lines.push(format!("  {:<14} {}", "IFS user", user.display()));
+        }
     }
     if let Some(error) = &outcome.error {
         lines.push(String::new());
@@ -305,6 +309,10 @@ pub(super) fn human_report(
         ));
         if let Some(hint) = &error.hint {
             lines.push(format!("Hint: {hint}"));
+        }
+        if let Some(register) = crate::core::ifs::register::after_failure(connector, error) {
+            lines.push(String::new());
+            lines.extend(register.into_iter().skip(1));
         }
     }
     lines.join("\n")

@@ -10,6 +10,7 @@ use super::connector_args::{blocking, shell_word};
 use super::{Context, Failure};
 use crate::core::connector::Connector;
 use crate::core::describe;
+use crate::core::ifs::{Registration, scopes::has_offline_access};
 use crate::core::secrets::SecretKind;
 use crate::core::store::CONFIG_VERSION;
 
@@ -56,7 +57,7 @@ struct ExportFile {
 
 const EXPORT_FORMAT: &str = "ifs-connect-export";
 
-pub fn list(context: &Context, args: ListArgs) -> Result<ExitCode, Failure> {
+pub async fn list(context: &Context, args: ListArgs) -> Result<ExitCode, Failure> {
     let config = context.workspace.load()?;
     if args.json {
         print_json(&config.connectors)?;
@@ -68,24 +69,39 @@ pub fn list(context: &Context, args: ListArgs) -> Result<ExitCode, Failure> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<[String; 5]> = config
-        .connectors
-        .iter()
-        .map(|c| {
-            [
-                c.name.clone(),
-                c.agent_group.clone(),
-                c.auth_kind().short().to_owned(),
-                c.base_url.clone(),
-                last_test_text(c),
-            ]
-        })
-        .collect();
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    for c in &config.connectors {
+        rows.push([
+            c.name.clone(),
+            c.agent_group.clone(),
+            c.auth_kind().short().to_owned(),
+            c.base_url.clone(),
+            last_test_text(c),
+            session_text(context, c, true).await,
+        ]);
+    }
     print_table(
-        ["NAME", "AGENT GROUP", "AUTH", "BASE URL", "LAST TEST"],
+        [
+            "NAME",
+            "AGENT GROUP",
+            "AUTH",
+            "BASE URL",
+            "LAST TEST",
+            "SESSION",
+        ],
         &rows,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// When the connector's session ends, from the keyring (no network).
+async fn session_text(context: &Context, connector: &Connector, short: bool) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match crate::core::tokens::session(context.workspace.secrets(), &connector.id).await {
+        Ok(session) if short => session.short(now),
+        Ok(session) => session.text(now),
+        Err(_) => "unknown (keyring not reachable)".into(),
+    }
 }
 
 fn last_test_text(connector: &Connector) -> String {
@@ -133,15 +149,27 @@ pub async fn show(context: &Context, args: ShowArgs) -> Result<ExitCode, Failure
     let name = args.name.clone();
     let connector = blocking(move || workspace.get(&name)).await?;
     let secrets = secret_state(context, &connector).await;
+    let session = session_text(context, &connector, false).await;
+    let registration = Registration::of(&connector);
     if args.json {
         let mut value = serde_json::to_value(&connector).map_err(Failure::other)?;
         value["secrets"] = serde_json::to_value(&secrets).map_err(Failure::other)?;
+        value["session"] = session.into();
+        value["register"] = registration
+            .rows()
+            .into_iter()
+            .map(|(label, v)| (label.to_owned(), serde_json::Value::String(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
         print_json(&value)?;
         return Ok(ExitCode::SUCCESS);
     }
     for (label, value) in describe(&connector, &secrets) {
         println!("{label:<28}{value}");
     }
+    println!("{:<28}{session}", "Session");
+    println!();
+    println!("{}", registration.lines().join("\n"));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -215,11 +243,23 @@ fn describe(c: &Connector, secrets: &SecretState) -> Vec<(&'static str, String)>
                 .clone()
                 .unwrap_or_else(|| "none (the OS store and SSL_CERT_FILE)".into()),
         ),
+        (
+            "Stay signed in (offline)",
+            if has_offline_access(c.auth.scopes()) {
+                "on"
+            } else {
+                "off"
+            }
+            .to_owned(),
+        ),
         ("Refresh token", secrets.refresh_token.clone()),
         ("Last test", last_test_text(c)),
     ]);
     if let Some(t) = &c.last_test {
         rows.push(("Last test result", t.summary.clone()));
+        if let Some(user) = &t.ifs_user {
+            rows.push(("IFS user (last test)", user.clone()));
+        }
     }
     rows
 }
@@ -304,6 +344,17 @@ pub async fn import(context: &Context, args: ImportArgs) -> Result<ExitCode, Fai
         "Imported {} new and {} replaced connector(s).",
         summary.added, summary.replaced
     );
+    if summary.replaced > 0 {
+        println!(
+            "Replaced connectors start without stored tokens: log in to them again              (ifs-connect login NAME)."
+        );
+    }
+    for name in &summary.secrets_dropped {
+        println!(
+            "'{name}' now sends its client secret to another host, so the stored one was deleted:              set it with `ifs-connect edit {} --client-secret-stdin`",
+            shell_word(name)
+        );
+    }
     for name in needs_secret {
         println!(
             "'{name}' used a client secret, which exports never contain: set it with \

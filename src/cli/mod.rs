@@ -13,6 +13,7 @@ use crate::core::secrets::OsKeyring;
 
 mod completions;
 mod connector_args;
+mod discover;
 mod groups;
 mod hidden_input;
 pub mod login;
@@ -67,6 +68,8 @@ pub enum Command {
     Export(manage::ExportArgs),
     /// Add or replace connectors from an export file; validates everything first
     Import(manage::ImportArgs),
+    /// Find the realm (Authority URL) from the Base URL alone
+    Discover(discover::DiscoverArgs),
     /// Manage agent groups
     #[command(subcommand)]
     AgentGroup(groups::GroupCommand),
@@ -121,12 +124,13 @@ async fn dispatch(context: Context, command: Option<Command>) -> Result<ExitCode
     match command {
         Command::Add(args) => connector_args::add(&context, args).await,
         Command::Edit(args) => connector_args::edit(&context, args).await,
-        Command::List(args) => manage::list(&context, args),
+        Command::List(args) => manage::list(&context, args).await,
         Command::Show(args) => manage::show(&context, args).await,
         Command::Remove(args) => manage::remove(&context, args).await,
         Command::Export(args) => manage::export(&context, args),
         Command::Import(args) => manage::import(&context, args).await,
         Command::AgentGroup(cmd) => groups::run(&context, cmd),
+        Command::Discover(args) => discover::run(args).await,
         Command::Login(args) => login::run(&context, args).await,
         Command::Token(args) => token::run(&context, args).await,
         Command::Logout(args) => logout::run(&context, args).await,
@@ -146,6 +150,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Export(_) => "export",
         Command::Import(_) => "import",
         Command::AgentGroup(_) => "agent-group",
+        Command::Discover(_) => "discover",
         Command::Login(_) => "login",
         Command::Token(_) => "token",
         Command::Logout(_) => "logout",

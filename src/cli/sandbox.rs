@@ -67,6 +67,10 @@ pub struct SandboxArgs {
     #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub code_lifetime: u64,
+    /// Seconds a session lives unused before its refresh token dies (IFS: 1800)
+    #[arg(long, hide = true, default_value_t = 1800, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub session_idle: u64,
     /// Seconds a device must wait between polls in a device login (for quick tests)
     #[arg(long, hide = true, default_value_t = 5, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=60))]
@@ -81,6 +85,7 @@ pub async fn run(context: &Context, args: SandboxArgs) -> Result<ExitCode, Failu
             access_token: Duration::from_secs(args.token_lifetime),
             code: Duration::from_secs(args.code_lifetime),
             device_interval: Duration::from_secs(args.device_interval),
+            refresh_token: Duration::from_secs(args.session_idle),
             ..Lifetimes::default()
         },
         tls: tls_source(context, &args),

@@ -40,6 +40,7 @@ pub async fn run(context: &Context, args: TokenArgs) -> Result<ExitCode, Failure
     let connector = context.workspace.get(&args.name)?;
     let options = LoginOptions {
         timeout: Duration::from_secs(args.timeout),
+        token_lock_dir: Some(context.paths.config_dir.clone()),
         ..LoginOptions::default()
     };
     let started = Instant::now();

@@ -242,6 +242,9 @@ pub struct LastTest {
     pub at: time::OffsetDateTime,
     /// One line: "signed in as alice@example.com" or the error's plain explanation.
     pub summary: String,
+    /// Who the API probe said the user is in IFS, e.g. "ALICE (Alice Smith, alice@example.com)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ifs_user: Option<String>,
 }
 
 impl Connector {

@@ -48,6 +48,7 @@ pub fn last_test(outcome: &LoginOutcome, at: OffsetDateTime) -> Option<LastTest>
         ok: outcome.ok,
         at,
         summary: summary(outcome),
+        ifs_user: super::ifs::who::user_of(outcome),
     })
 }
 
@@ -76,6 +77,7 @@ pub fn claim_rows(claims: &Claims) -> Vec<(&'static str, String)> {
         ("Audience (aud)", audience),
         ("Email", claims.email.clone()),
         ("Name", claims.name.clone()),
+        ("IFS user (upn)", claims.upn.clone()),
         ("Expires", claims.expires_at.clone()),
         ("Scopes", claims.scope.clone()),
         ("Refresh token", Some(refresh.to_owned())),

@@ -4,6 +4,7 @@
 pub mod ca_bundle;
 pub mod connector;
 pub mod describe;
+pub mod ifs;
 pub mod login;
 pub mod paths;
 pub mod qr;

@@ -29,13 +29,36 @@ pub enum SecretKind {
     ClientSecret,
     RefreshToken,
     AccessToken,
+    /// What the stored tokens belong to (provider, client, Base URL) and whom they name: small
+    /// JSON, no token, kept apart so it always fits the smallest store.
+    Session,
+    /// Continuation `n` (1-based) of a value too large for one entry; see [`set_split`].
+    Part(SplitKind, u8),
+}
+
+/// The kinds whose values may be split over several entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SplitKind {
+    RefreshToken,
+    AccessToken,
+}
+
+impl SplitKind {
+    fn kind(self) -> SecretKind {
+        match self {
+            SplitKind::RefreshToken => SecretKind::RefreshToken,
+            SplitKind::AccessToken => SecretKind::AccessToken,
+        }
+    }
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 3] = [
+    /// The entries a connector can have besides continuation parts.
+    pub const ALL: [SecretKind; 4] = [
         SecretKind::ClientSecret,
         SecretKind::RefreshToken,
         SecretKind::AccessToken,
+        SecretKind::Session,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +66,8 @@ impl SecretKind {
             SecretKind::ClientSecret => "client_secret",
             SecretKind::RefreshToken => "refresh_token",
             SecretKind::AccessToken => "access_token",
+            SecretKind::Session => "session",
+            SecretKind::Part(of, _) => of.kind().as_str(),
         }
     }
 
@@ -51,13 +76,137 @@ impl SecretKind {
             SecretKind::ClientSecret => "client secret",
             SecretKind::RefreshToken => "refresh token",
             SecretKind::AccessToken => "access token",
+            SecretKind::Session => "session record",
+            SecretKind::Part(of, _) => of.kind().label(),
         }
     }
 }
 
 /// The keyring user name for one secret of one connector.
 pub fn entry_user(id: &ConnectorId, kind: SecretKind) -> String {
-    format!("{id}/{}", kind.as_str())
+    match kind {
+        SecretKind::Part(_, n) => format!("{id}/{}.part{n}", kind.as_str()),
+        _ => format!("{id}/{}", kind.as_str()),
+    }
+}
+
+/// Windows Credential Manager refuses a password over 2,560 bytes of UTF-16, i.e. 1,280
+/// UTF-16 units; Keycloak access tokens with IFS's claims are often longer. Values are split
+/// so that every entry stays below this on every platform.
+pub const MAX_ENTRY_UNITS: usize = 1_200;
+/// At most this many continuation parts (about 36,000 characters in all).
+pub const MAX_PARTS: u8 = 30;
+/// The first entry of a split value: `ifs-connect-split:<parts>:<total chars>:` then its text.
+const SPLIT_HEADER: &str = "ifs-connect-split:";
+
+/// Store a value that may be larger than one keyring entry: continuation parts first, the head
+/// (which names how many parts follow and the total length) last, so a reader never finds a
+/// head whose parts are missing. Stale parts of a longer earlier value are removed.
+pub fn set_split(
+    store: &dyn SecretStore,
+    id: &ConnectorId,
+    of: SplitKind,
+    value: &SecretString,
+) -> Result<(), SecretsError> {
+    let text = value.expose_secret();
+    let chunks = chunks(text, MAX_ENTRY_UNITS - 40);
+    if chunks.len() == 1 {
+        store.set(id, of.kind(), value)?;
+        return delete_parts(store, id, of, 1);
+    }
+    let parts = chunks.len() - 1;
+    if parts > MAX_PARTS as usize {
+        return Err(SecretsError::Failed {
+            what: of.kind().label(),
+            detail: format!(
+                "the value is too large for the keyring ({} characters)",
+                text.len()
+            ),
+        });
+    }
+    for (n, chunk) in chunks.iter().enumerate().skip(1) {
+        let part = SecretKind::Part(of, n as u8);
+        store.set(id, part, &SecretString::from(chunk.to_string()))?;
+    }
+    let head = format!(
+        "{SPLIT_HEADER}{parts}:{}:{}",
+        text.chars().count(),
+        chunks[0]
+    );
+    store.set(id, of.kind(), &SecretString::from(head))?;
+    delete_parts(store, id, of, parts as u8 + 1)
+}
+
+/// Read what [`set_split`] stored; a head whose parts are missing or do not add up reads as
+/// nothing (a half-written value is never handed out).
+pub fn get_split(
+    store: &dyn SecretStore,
+    id: &ConnectorId,
+    of: SplitKind,
+) -> Result<Option<SecretString>, SecretsError> {
+    let Some(head) = store.get(id, of.kind())? else {
+        return Ok(None);
+    };
+    let Some(rest) = head.expose_secret().strip_prefix(SPLIT_HEADER) else {
+        return Ok(Some(head));
+    };
+    let mut fields = rest.splitn(3, ':');
+    let (Some(parts), Some(total), Some(first)) = (fields.next(), fields.next(), fields.next())
+    else {
+        return Ok(None);
+    };
+    let (Ok(parts), Ok(total)) = (parts.parse::<u8>(), total.parse::<usize>()) else {
+        return Ok(None);
+    };
+    let mut text = zeroize::Zeroizing::new(first.to_owned());
+    for n in 1..=parts.min(MAX_PARTS) {
+        match store.get(id, SecretKind::Part(of, n))? {
+            Some(part) => text.push_str(part.expose_secret()),
+            None => return Ok(None),
+        }
+    }
+    Ok((text.chars().count() == total).then(|| SecretString::from(text.as_str().to_owned())))
+}
+
+/// Delete a value and all its continuation parts.
+pub fn delete_split(
+    store: &dyn SecretStore,
+    id: &ConnectorId,
+    of: SplitKind,
+) -> Result<(), SecretsError> {
+    store.delete(id, of.kind())?;
+    delete_parts(store, id, of, 1)
+}
+
+fn delete_parts<S: SecretStore + ?Sized>(
+    store: &S,
+    id: &ConnectorId,
+    of: SplitKind,
+    from: u8,
+) -> Result<(), SecretsError> {
+    for n in from..=MAX_PARTS {
+        // Parts are written densely from 1, so the first absent one ends the search.
+        if store.get(id, SecretKind::Part(of, n))?.is_none() {
+            break;
+        }
+        store.delete(id, SecretKind::Part(of, n))?;
+    }
+    Ok(())
+}
+
+/// Cut text into pieces of at most `units` UTF-16 units, never inside a character.
+fn chunks(text: &str, units: usize) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let (mut start, mut used) = (0, 0);
+    for (at, c) in text.char_indices() {
+        if used + c.len_utf16() > units {
+            pieces.push(&text[start..at]);
+            (start, used) = (at, 0);
+        }
+        used += c.len_utf16();
+    }
+    pieces.push(&text[start..]);
+    pieces
 }
 
 /// Why the keyring could not be used. Messages name the cause and the fix, never a secret.
@@ -105,7 +254,10 @@ pub trait SecretStore: Send + Sync + 'static {
     fn delete_all(&self, id: &ConnectorId) -> Result<(), SecretsError> {
         SecretKind::ALL
             .iter()
-            .try_for_each(|kind| self.delete(id, *kind))
+            .try_for_each(|kind| self.delete(id, *kind))?;
+        [SplitKind::RefreshToken, SplitKind::AccessToken]
+            .into_iter()
+            .try_for_each(|of| delete_parts(self, id, of, 1))
     }
 
     /// True when what is stored here dies with this process (nothing reaches the keyring).
@@ -294,9 +446,20 @@ fn looks_like_missing_bus(detail: &str) -> bool {
 pub struct MemorySecrets {
     entries: std::sync::Mutex<std::collections::HashMap<String, String>>,
     fail_writes: std::sync::atomic::AtomicBool,
+    /// Refuse values over this many bytes of UTF-16, as Windows Credential Manager does.
+    max_utf16_bytes: Option<usize>,
 }
 
 impl MemorySecrets {
+    /// A store with Windows Credential Manager's limit: 2,560 bytes of UTF-16 per value
+    /// (keyring's windows store answers `TooLong` beyond it).
+    pub fn with_windows_limit() -> Self {
+        Self {
+            max_utf16_bytes: Some(2_560),
+            ..Self::default()
+        }
+    }
+
     pub fn fail_writes(&self, fail: bool) {
         self.fail_writes
             .store(fail, std::sync::atomic::Ordering::SeqCst);
@@ -329,6 +492,13 @@ impl SecretStore for MemorySecrets {
         value: &SecretString,
     ) -> Result<(), SecretsError> {
         self.check_writable()?;
+        let bytes = value.expose_secret().encode_utf16().count() * 2;
+        if let Some(max) = self.max_utf16_bytes.filter(|max| bytes > *max) {
+            return Err(SecretsError::Failed {
+                what: kind.label(),
+                detail: format!("password too long: {bytes} bytes, at most {max}"),
+            });
+        }
         self.entries
             .lock()
             .expect("poisoned")
@@ -445,5 +615,61 @@ mod tests {
         );
         store.delete_all(&id).unwrap();
         assert!(store.is_empty());
+    }
+
+    fn token(len: usize) -> SecretString {
+        SecretString::from(
+            (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect::<String>(),
+        )
+    }
+
+    #[test]
+    fn a_value_over_the_windows_limit_is_split_and_read_back_whole() {
+        let store = MemorySecrets::with_windows_limit();
+        let id = ConnectorId::from("w");
+        let big = token(5_000);
+        // What an unsplit write gets from Windows Credential Manager.
+        assert!(store.set(&id, SecretKind::AccessToken, &big).is_err());
+        set_split(&store, &id, SplitKind::AccessToken, &big).unwrap();
+        assert!(store.len() > 1);
+        let back = get_split(&store, &id, SplitKind::AccessToken)
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.expose_secret(), big.expose_secret());
+        // A shorter value later leaves no stale parts behind.
+        set_split(&store, &id, SplitKind::AccessToken, &token(10)).unwrap();
+        assert_eq!(store.len(), 1);
+        let back = get_split(&store, &id, SplitKind::AccessToken)
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.expose_secret(), token(10).expose_secret());
+        set_split(&store, &id, SplitKind::RefreshToken, &big).unwrap();
+        store.delete_all(&id).unwrap();
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn a_split_value_with_a_missing_part_reads_as_nothing() {
+        let store = MemorySecrets::with_windows_limit();
+        let id = ConnectorId::from("w");
+        set_split(&store, &id, SplitKind::RefreshToken, &token(3_000)).unwrap();
+        store
+            .delete(&id, SecretKind::Part(SplitKind::RefreshToken, 2))
+            .unwrap();
+        assert!(
+            get_split(&store, &id, SplitKind::RefreshToken)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn chunks_respect_utf16_units_and_character_boundaries() {
+        let text = "é".repeat(7) + &"😀".repeat(3);
+        let pieces = chunks(&text, 4);
+        assert_eq!(pieces.concat(), text);
+        assert!(pieces.iter().all(|p| p.encode_utf16().count() <= 4));
     }
 }

@@ -21,6 +21,12 @@ pub const RESERVED_PARAMS: &[&str] = &[
     "code_challenge_method",
     "nonce",
     "response_type",
+    // These would move the response off the loopback (response_mode) or replace the checked
+    // request wholesale (a request object or a pushed request_uri), bypassing the checks of
+    // redirect_uri, state and PKCE.
+    "request",
+    "request_uri",
+    "response_mode",
 ];
 
 /// Token-request parameters the client credentials grant owns; extra parameters may not
@@ -154,6 +160,10 @@ pub fn web_url(value: &str) -> Result<Url, String> {
     let value = value.trim();
     if value.is_empty() {
         return Err("enter a URL, e.g. https://ifs.example.com".into());
+    }
+    if value.chars().any(char::is_control) {
+        // Not echoed: it could be a terminal escape.
+        return Err("the URL contains control characters".into());
     }
     let url = Url::parse(value).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => {
@@ -723,6 +733,10 @@ mod tests {
             assert!(err.contains("cannot be overridden"), "{key}: {err}");
         }
         assert!(param_assignment("STATE=x").is_err());
+        for key in ["request", "request_uri", "Response_Mode"] {
+            let err = param_assignment(&format!("{key}=x")).unwrap_err();
+            assert!(err.contains("cannot be overridden"), "{key}: {err}");
+        }
         assert_eq!(
             param_assignment("prompt=select_account"),
             Ok(Param::new("prompt", "select_account"))

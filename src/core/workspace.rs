@@ -8,8 +8,9 @@
 use secrecy::SecretString;
 
 use super::connector::{Auth, ClientCredentialsAuth, Connector, ConnectorId, LastTest, OAuth2Auth};
-use super::secrets::{SecretKind, SecretStore, SecretsError, SharedSecrets};
+use super::secrets::{self, SecretKind, SecretStore, SecretsError, SharedSecrets, SplitKind};
 use super::store::{Config, Store, StoreError};
+use super::tokens;
 use super::validate::{self, Field, FieldError, ValidationErrors};
 
 /// What to do with a connector's client secret when saving it.
@@ -118,6 +119,9 @@ impl Workspace {
             .find(|c| c.id == connector.id)
             .cloned();
         let had_secret = previous.as_ref().is_some_and(Connector::has_client_secret);
+        if let Some(previous) = &previous {
+            secret_may_follow(previous, &connector, &secret)?;
+        }
         let secret = effective_secret_change(&mut connector, secret, had_secret)?;
 
         let rollback = self.write_secret_first(&connector.id, &secret)?;
@@ -126,6 +130,11 @@ impl Workspace {
             rollback.undo(self.secrets.as_ref(), &connector.id);
             return Err(e.into());
         }
+        if let Some(previous) = &previous
+            && !tokens::tokens_survive(previous, &connector)
+        {
+            self.forget_tokens(&connector.id);
+        }
         if matches!(secret, SecretChange::Remove) && had_secret {
             // The config no longer names it; a failure here orphans a secret, never dangles one.
             if let Err(e) = self.secrets.delete(&connector.id, SecretKind::ClientSecret) {
@@ -133,6 +142,22 @@ impl Workspace {
             }
         }
         Ok(connector)
+    }
+
+    /// Drop a connector's tokens after the settings they belong to changed. A failure leaves
+    /// them in the keyring, where their recorded binding no longer matches: they are refused
+    /// and deleted when next used, never sent.
+    fn forget_tokens(&self, id: &ConnectorId) {
+        let store = self.secrets.as_ref();
+        let result = secrets::delete_split(store, id, SplitKind::RefreshToken)
+            .and_then(|()| secrets::delete_split(store, id, SplitKind::AccessToken))
+            .and_then(|()| store.delete(id, SecretKind::Session));
+        match result {
+            Ok(()) => tracing::info!(connector = %id, "settings changed: stored tokens deleted"),
+            Err(e) => {
+                tracing::warn!(connector = %id, error = %e, "could not delete the stored tokens")
+            }
+        }
     }
 
     fn write_secret_first(
@@ -262,13 +287,23 @@ impl Workspace {
         if !problems.is_empty() {
             return Err(ValidationErrors(problems).into());
         }
-        self.store.update(|config| {
+        let (summary, replaced) = self.store.update(|config| {
             let mut summary = ImportSummary::default();
+            let mut replaced = Vec::new();
             for mut connector in checked {
                 if let Some(existing) = config.find(&connector.name) {
                     connector.id = existing.id.clone();
                     connector.last_test = existing.last_test.clone();
-                    set_client_secret_flag(&mut connector, existing.has_client_secret());
+                    // The file carries no secret, so the stored one stays only where it was
+                    // sent before; for a token endpoint on a new host it is dropped (give it
+                    // again with `edit --client-secret-stdin`).
+                    let keep = existing.has_client_secret()
+                        && tokens::secret_hosts(existing) == tokens::secret_hosts(&connector);
+                    if existing.has_client_secret() && !keep {
+                        summary.secrets_dropped.push(connector.name.clone());
+                    }
+                    set_client_secret_flag(&mut connector, keep);
+                    replaced.push((connector.id.clone(), existing.has_client_secret() && !keep));
                     summary.replaced += 1;
                 } else {
                     connector.id = ConnectorId::generate();
@@ -280,15 +315,26 @@ impl Workspace {
                 }
                 replace_or_push_by_name(config, connector);
             }
-            Ok(summary)
-        })
+            Ok::<_, WorkspaceError>((summary, replaced))
+        })?;
+        // A replaced connector may point elsewhere now: its tokens are not carried over.
+        for (id, drop_secret) in replaced {
+            self.forget_tokens(&id);
+            if drop_secret && let Err(e) = self.secrets.delete(&id, SecretKind::ClientSecret) {
+                tracing::warn!(connector = %id, error = %e, "could not delete an unused client secret");
+            }
+        }
+        Ok(summary)
     }
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportSummary {
     pub added: usize,
     pub replaced: usize,
+    /// Replaced connectors whose token endpoint moved to another host: their stored client
+    /// secret was deleted rather than sent there.
+    pub secrets_dropped: Vec<String>,
 }
 
 enum Rollback {
@@ -327,6 +373,34 @@ fn check_fits(config: &Config, connector: &Connector) -> Result<(), WorkspaceErr
         return Err(WorkspaceError::UnknownGroup(connector.agent_group.clone()));
     }
     Ok(())
+}
+
+/// A stored client secret is sent only to the hosts it was saved for: when the token endpoint
+/// (or the issuer) of a connector with a secret moves to another host, the secret must be given
+/// again or removed. Failing here (and saving nothing) beats dropping it silently: the user
+/// would find out only from an `invalid_client` at the next login, as with gh or az, which ask
+/// again for credentials when the host changes.
+fn secret_may_follow(
+    previous: &Connector,
+    next: &Connector,
+    change: &SecretChange,
+) -> Result<(), WorkspaceError> {
+    let moves = tokens::secret_hosts(previous) != tokens::secret_hosts(next);
+    if !(previous.has_client_secret() && moves && matches!(change, SecretChange::Keep)) {
+        return Ok(());
+    }
+    if !matches!(next.auth, Auth::OAuth2(_)) {
+        return Ok(());
+    }
+    Err(ValidationErrors(vec![FieldError::new(
+        Field::ClientSecret,
+        format!(
+            "the token endpoint moves to another host ({} → {}), and the stored client secret is              never sent to a new host: give the client secret again, or remove it; nothing was              saved",
+            tokens::secret_hosts(previous).join(", "),
+            tokens::secret_hosts(next).join(", ")
+        ),
+    )])
+    .into())
 }
 
 /// Reconcile the requested secret change with the auth type and what is stored, and set
@@ -596,7 +670,8 @@ mod tests {
             summary,
             ImportSummary {
                 added: 1,
-                replaced: 1
+                replaced: 1,
+                secrets_dropped: Vec::new(),
             }
         );
         let config = ws.load().unwrap();
@@ -672,5 +747,101 @@ mod tests {
         ));
         ws.remove("prod").unwrap();
         ws.remove_group("night").unwrap();
+    }
+
+    fn store_tokens(secrets: &MemorySecrets, id: &ConnectorId) {
+        for kind in [
+            SecretKind::RefreshToken,
+            SecretKind::AccessToken,
+            SecretKind::Session,
+        ] {
+            secrets
+                .set(id, kind, &SecretString::from("stored"))
+                .unwrap();
+        }
+    }
+
+    fn has_tokens(secrets: &MemorySecrets, id: &ConnectorId) -> bool {
+        secrets.get(id, SecretKind::RefreshToken).unwrap().is_some()
+            || secrets.get(id, SecretKind::AccessToken).unwrap().is_some()
+            || secrets.get(id, SecretKind::Session).unwrap().is_some()
+    }
+
+    fn set_token_endpoint(c: &mut Connector, url: &str) {
+        if let Auth::OAuth2(a) = &mut c.auth {
+            a.token_endpoint = url.into();
+        }
+    }
+
+    #[test]
+    fn re_pointing_a_connector_drops_its_tokens_and_cosmetic_edits_keep_them() {
+        let (_dir, ws, secrets) = workspace();
+        let saved = ws.save(oauth2("c"), SecretChange::Keep).unwrap();
+        store_tokens(&secrets, &saved.id);
+        let mut renamed = saved.clone();
+        renamed.name = "renamed".into();
+        let renamed = ws.save(renamed, SecretChange::Keep).unwrap();
+        assert!(has_tokens(&secrets, &saved.id));
+        let mut moved = renamed.clone();
+        moved.base_url = "https://other.example.com".into();
+        ws.save(moved, SecretChange::Keep).unwrap();
+        assert!(!has_tokens(&secrets, &saved.id));
+        // The client secret is not a token: it stays.
+    }
+
+    #[test]
+    fn moving_the_token_host_needs_the_client_secret_again() {
+        let (_dir, ws, secrets) = workspace();
+        let saved = ws.save(oauth2("c"), secret("s3cret")).unwrap();
+        store_tokens(&secrets, &saved.id);
+        let mut moved = saved.clone();
+        set_token_endpoint(&mut moved, "https://new-idp.example.com/token");
+        let WorkspaceError::Invalid(errors) =
+            ws.save(moved.clone(), SecretChange::Keep).unwrap_err()
+        else {
+            panic!("not a validation error")
+        };
+        let message = &errors.for_field(Field::ClientSecret).unwrap().message;
+        assert!(message.contains("new-idp.example.com"), "{message}");
+        assert!(!message.contains("s3cret"));
+        // Nothing was saved: the old endpoint, the secret and the tokens are all still there.
+        assert_eq!(ws.get("c").unwrap(), saved);
+        assert!(has_tokens(&secrets, &saved.id));
+        // The same path on the same host is no move; a new secret or none is accepted.
+        let mut same_host = saved.clone();
+        set_token_endpoint(&mut same_host, "https://idp.example.com/realms/x/token");
+        ws.save(same_host, SecretChange::Keep).unwrap();
+        assert!(!has_tokens(&secrets, &saved.id));
+        ws.save(moved.clone(), secret("new")).unwrap();
+        let stored = secrets
+            .get(&saved.id, SecretKind::ClientSecret)
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.expose_secret(), "new");
+        set_token_endpoint(&mut moved, "https://third.example.com/token");
+        let public = ws.save(moved, SecretChange::Remove).unwrap();
+        assert!(!public.has_client_secret());
+    }
+
+    #[test]
+    fn import_replace_drops_tokens_and_a_secret_bound_to_the_old_host() {
+        let (_dir, ws, secrets) = workspace();
+        let kept = ws.save(oauth2("kept"), secret("a")).unwrap();
+        let moved = ws.save(oauth2("moved"), secret("b")).unwrap();
+        store_tokens(&secrets, &kept.id);
+        store_tokens(&secrets, &moved.id);
+        let mut elsewhere = oauth2("moved");
+        set_token_endpoint(&mut elsewhere, "https://new-idp.example.com/token");
+        let summary = ws.import(vec![oauth2("kept"), elsewhere]).unwrap();
+        assert_eq!(summary.secrets_dropped, vec!["moved".to_owned()]);
+        assert!(!has_tokens(&secrets, &kept.id) && !has_tokens(&secrets, &moved.id));
+        assert!(ws.get("kept").unwrap().has_client_secret());
+        assert!(!ws.get("moved").unwrap().has_client_secret());
+        assert!(
+            secrets
+                .get(&moved.id, SecretKind::ClientSecret)
+                .unwrap()
+                .is_none()
+        );
     }
 }

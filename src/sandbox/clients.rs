@@ -17,6 +17,10 @@ pub const CONFIDENTIAL_CLIENT_ID: &str = "ifs-connect-confidential";
 /// "OAuth2 Client Credentials": a confidential client with Service Accounts on, linked to an
 /// IFS service user.
 pub const SERVICE_CLIENT_ID: &str = "ifs-connect-service";
+/// A public client registered for a web app elsewhere: a native login with it fails the way
+/// an unregistered redirect URI fails on IFS Cloud ("Invalid parameter: redirect_uri").
+pub const OTHER_REDIRECT_CLIENT_ID: &str = "ifs-connect-other-redirect";
+pub const OTHER_REDIRECT_URI: &str = "https://flow.example.com/callback";
 /// What an IFS IAM client for a native app registers: no port, so any loopback port works.
 pub const REGISTERED_REDIRECT_URIS: [&str; 2] =
     ["http://127.0.0.1/callback", "http://localhost/callback"];
@@ -69,6 +73,12 @@ impl Clients {
                 secret: Some(secret),
                 redirect_uris: Vec::new(),
                 service_account: true,
+            },
+            Client {
+                id: OTHER_REDIRECT_CLIENT_ID,
+                secret: None,
+                redirect_uris: vec![OTHER_REDIRECT_URI.to_owned()],
+                service_account: false,
             },
         ])
     }

@@ -18,6 +18,7 @@ use super::devices::{Device, Poll};
 use super::issue::{self, Mint};
 use super::oauth::{FormParams, OAuthError, no_store};
 use super::page;
+use super::pkce;
 use super::state::{AppState, Grant, REALM_PATH, Shared, now, random_token, seconds};
 use super::users::{self, DEMO};
 
@@ -46,9 +47,21 @@ fn device_authorization(
     let client = clients::authenticate(&app.clients, headers, &form)?;
     let scopes = granted_scopes(form.get("scope"))
         .map_err(|unknown| OAuthError::invalid_scope(format!("Invalid scopes: {unknown}")))?;
+    let challenge = pkce::check_challenge(
+        form.get("code_challenge"),
+        form.get("code_challenge_method"),
+    )
+    .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    if challenge.is_none() && client.requires_pkce() {
+        // Keycloak's words for a PKCE-required client's device request without PKCE.
+        return Err(OAuthError::invalid_request(
+            "Missing parameter: code_challenge_method",
+        ));
+    }
     let lifetime = seconds(app.lifetimes.device_code);
     let interval = app.lifetimes.device_interval;
-    let device = Device::new(client.id, scopes, now() + lifetime, interval);
+    let mut device = Device::new(client.id, scopes, now() + lifetime, interval);
+    device.code_challenge = challenge;
     let device_code = random_token(32);
     let user_code = app.with_store(|s| s.devices().add(&device_code, device));
     let verification_uri = format!("{}/device", app.issuer);
@@ -69,6 +82,10 @@ fn device_authorization(
 /// The token endpoint's `urn:ietf:params:oauth:grant-type:device_code` grant.
 pub fn token(app: &AppState, client: &Client, form: &FormParams) -> Result<Value, OAuthError> {
     let device_code = form.require("device_code")?;
+    if let Some(challenge) = app.with_store(|s| s.devices().challenge_of(device_code, client.id)) {
+        let verifier = form.require("code_verifier")?;
+        pkce::verify(verifier, &challenge).map_err(|e| OAuthError::invalid_grant(e.to_string()))?;
+    }
     let now = now();
     let grant_id = app
         .with_store(|s| {

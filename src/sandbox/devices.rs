@@ -20,6 +20,9 @@ pub struct Device {
     pub client_id: String,
     pub scopes: Vec<String>,
     pub expires_at: i64,
+    /// The PKCE challenge sent with the device request: Keycloak applies a client's "PKCE
+    /// required" to device logins too, and checks the verifier on every poll.
+    pub code_challenge: Option<String>,
     interval: Duration,
     next_poll: Option<Instant>,
     status: Status,
@@ -31,6 +34,7 @@ impl Device {
             client_id: client_id.to_owned(),
             scopes,
             expires_at,
+            code_challenge: None,
             interval,
             next_poll: None,
             status: Status::Pending,
@@ -134,6 +138,15 @@ impl Devices {
     /// A client's poll: the approved grant's id (once; the device code is then spent), or
     /// why not yet or not at all. A poll before the interval is up is `slow_down`, and the
     /// interval grows by 5 s for good (RFC 8628 section 3.5).
+    /// The PKCE challenge of `client_id`'s device code, if it sent one. Another client's code
+    /// has none here: the poll itself refuses that.
+    pub fn challenge_of(&self, device_code: &str, client_id: &str) -> Option<String> {
+        let device = self.by_code.get(&digest(device_code))?;
+        (device.client_id == client_id)
+            .then(|| device.code_challenge.clone())
+            .flatten()
+    }
+
     pub fn poll(
         &mut self,
         device_code: &str,

@@ -23,7 +23,14 @@ pub struct Mint<'a> {
 /// The token response body; the refresh token is stored before the body is returned.
 pub fn token_response(app: &AppState, mint: &Mint<'_>) -> Result<Value, OAuthError> {
     let access_exp = mint.now + seconds(app.lifetimes.access_token);
-    let refresh_exp = mint.now + seconds(app.lifetimes.refresh_token);
+    // Keycloak: an offline session has no idle end, and says so with refresh_expires_in 0.
+    let offline = mint.scopes.iter().any(|s| s == "offline_access");
+    let refresh_life = if offline {
+        app.lifetimes.offline_session
+    } else {
+        app.lifetimes.refresh_token
+    };
+    let refresh_exp = mint.now + seconds(refresh_life);
     let access_token = sign(app, &access_claims(app, mint, access_exp))?;
     let id_token = if mint.scopes.iter().any(|s| s == "openid") {
         Some(sign(app, &id_claims(app, mint, access_exp, &access_token))?)
@@ -47,7 +54,7 @@ pub fn token_response(app: &AppState, mint: &Mint<'_>) -> Result<Value, OAuthErr
     let mut body = json!({
         "access_token": access_token,
         "expires_in": access_exp - mint.now,
-        "refresh_expires_in": refresh_exp - mint.now,
+        "refresh_expires_in": if offline { 0 } else { refresh_exp - mint.now },
         "refresh_token": refresh_token,
         "token_type": "Bearer",
         "not-before-policy": 0,
@@ -121,6 +128,11 @@ pub fn add_user_claims(claims: &mut Value, user: &User, scopes: &[String]) {
         extra.insert("email".into(), user.email.into());
         extra.insert("email_verified".into(), true.into());
     }
+    // Keycloak's microprofile-jwt scope, which IFS documents: the user name as upn.
+    if has("microprofile-jwt") {
+        extra.insert("upn".into(), user.username.into());
+        extra.insert("groups".into(), Value::Array(Vec::new()));
+    }
     if let Some(object) = claims.as_object_mut() {
         object.extend(extra);
     }
@@ -145,6 +157,9 @@ mod tests {
         add_user_claims(&mut claims, &DEMO, &["email".into()]);
         assert_eq!(claims["email"], DEMO.email);
         assert!(claims.get("name").is_none());
+        assert!(claims.get("upn").is_none());
+        add_user_claims(&mut claims, &DEMO, &["microprofile-jwt".into()]);
+        assert_eq!(claims["upn"], DEMO.username);
     }
 
     #[test]

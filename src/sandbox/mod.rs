@@ -45,9 +45,10 @@ mod token;
 mod userinfo;
 mod users;
 
-pub use api::CURRENT_USER_PATH;
+pub use api::{CURRENT_USER_PATH, NO_GRANT_PATH, WEB_CLIENT_ID, WEB_START_PATH};
 pub use clients::{
-    CONFIDENTIAL_CLIENT_ID, PUBLIC_CLIENT_ID, REGISTERED_REDIRECT_URIS, SERVICE_CLIENT_ID,
+    CONFIDENTIAL_CLIENT_ID, OTHER_REDIRECT_CLIENT_ID, OTHER_REDIRECT_URI, PUBLIC_CLIENT_ID,
+    REGISTERED_REDIRECT_URIS, SERVICE_CLIENT_ID,
 };
 pub use state::{Lifetimes, Origin, REALM_PATH};
 pub use tls::TlsSource;
@@ -246,6 +247,8 @@ fn router(app: Shared) -> Router {
         .route(&actions("authenticate"), post(authorize::sign_in))
         .route(&actions("abort"), get(authorize::abort))
         .route(CURRENT_USER_PATH, get(api::current_user_information))
+        .route(NO_GRANT_PATH, get(api::projection_without_grant))
+        .route(WEB_START_PATH, get(api::web_start_page))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), only_our_host))
         .with_state(app)

@@ -26,6 +26,8 @@ pub struct Lifetimes {
     pub access_token: Duration,
     pub code: Duration,
     pub refresh_token: Duration,
+    /// How long an offline session (`offline_access`) lives unused: Keycloak's 30 days.
+    pub offline_session: Duration,
     /// A login page (or a pushed request) waiting for the user.
     pub login_page: Duration,
     /// A device code (RFC 8628) waiting for the user's approval.
@@ -41,6 +43,7 @@ impl Default for Lifetimes {
             access_token: Duration::from_secs(300),
             code: Duration::from_secs(60),
             refresh_token: Duration::from_secs(1800),
+            offline_session: Duration::from_secs(30 * 24 * 3600),
             login_page: Duration::from_secs(600),
             // Keycloak's defaults for the device grant: 10 min codes, polls every 5 s.
             device_code: Duration::from_secs(600),

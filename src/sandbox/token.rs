@@ -143,7 +143,8 @@ fn refresh_token(app: &AppState, client: &Client, form: &FormParams) -> Result<V
 fn refresh_refused(problem: Redeem) -> OAuthError {
     OAuthError::invalid_grant(match problem {
         Redeem::Unknown => "Invalid refresh token (unknown, revoked, or from another sandbox run)",
-        Redeem::Expired => "Refresh token expired",
+        // Keycloak's words for a refresh token past the session's idle time.
+        Redeem::Expired => "Token is not active",
         Redeem::Replayed => {
             "Stale refresh token: it was already used (rotation), so its session is revoked; \
              store the newest refresh token after each refresh"

@@ -56,7 +56,13 @@ impl AppOptions {
         let secrets = Arc::clone(context.workspace.secrets());
         Ok(Self {
             theme: Theme::from_env(),
-            engine: Arc::new(CoreEngine::new(secrets, LoginOptions::default())?),
+            engine: Arc::new(CoreEngine::new(
+                secrets,
+                LoginOptions {
+                    token_lock_dir: Some(context.paths.config_dir.clone()),
+                    ..LoginOptions::default()
+                },
+            )?),
             clipboard: Box::new(Osc52Terminal),
             clock: OffsetDateTime::now_utc,
             keymap: Keymap::default(),
@@ -443,9 +449,11 @@ where
                     }
                 });
             }
-            Command::RecordTest { id, ok, summary } => {
-                let at = (self.clock)();
-                let last = LastTest { ok, at, summary };
+            Command::RecordTest { id, last } => {
+                let last = LastTest {
+                    at: (self.clock)(),
+                    ..*last
+                };
                 self.messages.workspace_job(
                     TaskKind::RecordTest,
                     &self.workspace,

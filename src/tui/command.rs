@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use crate::core::connector::{Connector, ConnectorId, OpenIdAuth};
+use crate::core::connector::{Connector, ConnectorId, LastTest, OpenIdAuth};
 use crate::core::workspace::SecretChange;
 
 #[derive(Debug)]
@@ -43,10 +43,11 @@ pub enum Command {
         generation: u64,
         url: String,
     },
+    /// What a finished test login leaves on the connector (core::describe::last_test); the
+    /// app stamps it with its clock.
     RecordTest {
         id: ConnectorId,
-        ok: bool,
-        summary: String,
+        last: Box<LastTest>,
     },
     Copy(String),
     ShowError {

@@ -189,6 +189,7 @@ pub fn passing_outcome() -> LoginOutcome {
             aud: vec!["flow".into()],
             email: Some("alice@example.com".into()),
             name: Some("Alice Andersson".into()),
+            upn: None,
             expires_at: Some("2025-11-27T12:05:00Z".into()),
             scope: Some("openid profile email".into()),
             refresh_token: true,
@@ -198,6 +199,7 @@ pub fn passing_outcome() -> LoginOutcome {
             url: "https://ifs.example.com/main/ifsapplications/projection/v1/FrameworkServices.svc/GetCurrentUserInformation()".into(),
             status: Some(200),
             ms: 63,
+            user: None,
         }),
         error: None,
     }
@@ -589,6 +591,7 @@ pub fn seed_connectors(context: &Context) {
             ok: true,
             at: fixed_now() - time::Duration::minutes(3),
             summary: "signed in as alice@example.com".into(),
+            ifs_user: None,
         },
     )
     .unwrap();
@@ -614,6 +617,7 @@ pub fn seed_connectors(context: &Context) {
             ok: false,
             at: fixed_now() - time::Duration::hours(2),
             summary: "the token endpoint refused the client secret".into(),
+            ifs_user: None,
         },
     )
     .unwrap();

@@ -8,6 +8,7 @@
 //! Every wait here is bounded in time and every process started here is killed on drop.
 #![allow(dead_code)]
 
+pub mod keycloak;
 pub mod sandbox;
 
 use std::ffi::{OsStr, OsString};

@@ -1,6 +1,12 @@
 // A real browser for tests: headless Debian Chromium driven by playwright-core. Opens the URL, signs
-// in on oidc-provider's dev login form, consents, and waits for the program's loopback callback page;
-// logs one JSON result line (see flow-common.mjs) and exits 0 on success, 1 on failure.
+// in on the provider's login form (oidc-provider's dev form or Keycloak's own page), consents, and
+// waits for the program's loopback callback page; logs one JSON result line (see flow-common.mjs)
+// and exits 0 on success, 1 on failure. With BROWSER_ACTION=device the URL is Keycloak's device
+// verification page: it enters the user code, signs in, grants access, and succeeds on the
+// "Device Login Successful" page.
+//
+// HTTPS: with BROWSER_TRUST_SPKI (base64 SHA-256 of a server key) Chromium accepts exactly the
+// certificates with that key (the rig's Keycloak), and still refuses every other bad certificate.
 //
 //   node tests/support/browser.mjs URL      (usually through the `browser` wrapper, as $BROWSER)
 //
@@ -48,6 +54,7 @@ const isAllowedHost = (target) => {
 
 const url = process.argv[process.argv.length - 1];
 const cfg = settings();
+if (cfg.trustSpki) ARGS.push(`--ignore-certificate-errors-spki-list=${cfg.trustSpki}`);
 
 await runBounded('chromium', url, cfg, async (result, onCleanup) => {
   if (!url || process.argv.length < 3) throw new Error('usage: browser.mjs URL');
@@ -55,8 +62,9 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
   const deadline = Date.now() + cfg.timeoutMs;
   const left = () => Math.max(1, deadline - Date.now());
 
-  const profile = mkdtempSync(join(tmpdir(), 'ifs-connect-chromium-'));
-  onCleanup(() => rmSync(profile, { recursive: true, force: true, maxRetries: 3 }));
+  // BROWSER_PROFILE keeps the profile (and the provider's session cookie) for the next run.
+  const profile = cfg.profile || mkdtempSync(join(tmpdir(), 'ifs-connect-chromium-'));
+  if (!cfg.profile) onCleanup(() => rmSync(profile, { recursive: true, force: true, maxRetries: 3 }));
 
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -133,14 +141,25 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
     let state;
     try {
       state = await page.evaluate(() => {
-        const login = document.querySelector('input[name=login]');
+        // oidc-provider's dev form names the field "login", Keycloak's "username".
+        // On a re-authentication (prompt=login) Keycloak shows the user's name, not a field.
+        const login = document.querySelector('input[name=login]')
+          || document.querySelector('#kc-form-login input[name=username]')
+          || document.querySelector('#kc-form-login input[name=password]');
+        const text = document.body?.innerText ?? '';
         return {
           url: location.href,
           ready: document.readyState,
           title: document.title,
           login: !!login,
-          prefill: login ? login.value : null,
-          consent: !!document.querySelector('input[name=prompt][value=consent]'),
+          keycloak: !!document.querySelector('#kc-form-login'),
+          prefill: login && login.name !== 'password' ? login.value : null,
+          consent: !!document.querySelector('input[name=prompt][value=consent], #kc-oauth [name=accept]'),
+          deviceCode: !!document.querySelector('input[name=device_user_code]'),
+          deviceDone: /Device Login Successful/i.test(text),
+          // Keycloak's refusal of the credentials, shown above its login form.
+          // (An info line such as "Please re-authenticate to continue" is no refusal.)
+          loginError: (document.querySelector('#input-error, #input-error-username, .pf-m-danger .kc-feedback-text, .pf-m-danger .pf-v5-c-alert__title, .alert-error .kc-feedback-text')?.innerText || '').trim(),
           abort: document.querySelector('a[href$="/abort"]')?.href || null,
         };
       });
@@ -153,10 +172,21 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
       await sleep(50);
       continue;
     }
-    const key = `${state.url}#${state.login ? 'login' : state.consent ? 'consent' : 'other'}`;
-    if ((state.login || state.consent) && !handled.has(key)) {
+    if (cfg.action === 'device' && state.deviceDone) return { ok: true, ...(await snapshot()) };
+    const form = state.login ? 'login' : state.consent ? 'consent' : state.deviceCode ? 'device' : 'other';
+    const key = `${state.url}#${form}`;
+    if (state.deviceCode && cfg.action === 'device' && !handled.has(key)) {
       handled.add(key);
-      if (state.login) result.login_prefill = state.prefill || null;
+      await enterUserCode(page, cfg, new URL(url).searchParams.get('user_code'), left());
+    } else if (state.login && state.keycloak && state.loginError && result.login_pages) {
+      // Signing in again would only repeat the refusal.
+      return { ok: false, error: `the provider refused the sign-in: ${state.loginError}`, ...(await snapshot()) };
+    } else if ((state.login || state.consent) && !handled.has(key)) {
+      handled.add(key);
+      if (state.login) {
+        result.login_prefill = state.prefill || null;
+        result.login_pages = (result.login_pages || 0) + 1;
+      }
       const deny = cfg.action === 'deny' || (cfg.action === 'deny-consent' && state.consent);
       try {
         if (deny) {
@@ -165,12 +195,17 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
           await page.click('a[href$="/abort"]', { timeout: Math.min(10000, left()) });
         } else if (state.login) {
           diag('chromium: signing in');
-          await page.fill('input[name=login]', cfg.login || state.prefill || 'alice', { timeout: Math.min(10000, left()) });
+          const field = state.keycloak ? '#kc-form-login input[name=username]' : 'input[name=login]';
+          const editable = page.locator(field);
+          if (await editable.isVisible() && await editable.isEditable()) {
+            await page.fill(field, cfg.login || state.prefill || 'alice', { timeout: Math.min(10000, left()) });
+          }
           await page.fill('input[name=password]', cfg.password, { timeout: Math.min(10000, left()) });
-          await page.click('button[type=submit]', { timeout: Math.min(10000, left()) });
+          if (cfg.rememberMe && state.keycloak) await page.check('#rememberMe', { timeout: Math.min(10000, left()) });
+          await page.click(state.keycloak ? '#kc-login' : 'button[type=submit]', { timeout: Math.min(10000, left()) });
         } else {
           diag('chromium: consenting');
-          await page.click('button[type=submit]', { timeout: Math.min(10000, left()) });
+          await page.click('input[name=prompt][value=consent] ~ button[type=submit], #kc-oauth [name=accept], button[type=submit]', { timeout: Math.min(10000, left()) });
         }
       } catch (e) {
         if (!callback) diag(`chromium: page action: ${e.message.split('\n')[0]}`);
@@ -187,6 +222,7 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
     }
     await Promise.race([callbackDone, sleep(100)]);
   }
+  if (cfg.action === 'device') return { ok: false, error: 'the device login did not succeed before the deadline', ...(await snapshot()) };
   if (!callback) return { ok: false, error: 'no callback before the deadline', ...(await snapshot()) };
 
   if (callback.failure) {
@@ -199,3 +235,13 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
   if (cfg.lingerMs) await sleep(Math.min(cfg.lingerMs, left()));
   return { ok: true, ...shot, status: callback.status };
 });
+
+// Keycloak's device verification page: the code from BROWSER_USER_CODE, else from the URL
+// (verification_uri_complete), else what the page prefilled.
+async function enterUserCode(page, cfg, fromUrl, left) {
+  diag('chromium: entering the user code');
+  const field = 'input[name=device_user_code]';
+  const code = cfg.userCode || fromUrl || (await page.inputValue(field).catch(() => ''));
+  await page.fill(field, code, { timeout: Math.min(10000, left) });
+  await page.click('#kc-login, button[type=submit], input[type=submit]', { timeout: Math.min(10000, left) });
+}

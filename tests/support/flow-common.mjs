@@ -13,17 +13,25 @@
 //                      "ignore": open the URL, log what loaded, and stop (a user who walks away);
 //                      "record": request nothing, only log the URL (as opened_url) and exit 0;
 //                               the test then drives the flow itself
-//                      "device": the URL is a device login's verification URI (fetch browser
-//                               only): submit the user code (from the URL, or BROWSER_USER_CODE),
-//                               confirm it, sign in and consent; ok once the success page shows
+//                      "device": the URL is a device login's verification URI: submit the user
+//                               code (from the URL, or BROWSER_USER_CODE), confirm it, sign in and
+//                               consent; ok once the success page shows (the fetch browser walks
+//                               the stand-ins' pages, Chromium Keycloak's)
 //   BROWSER_PROVIDER_ORIGIN  origin that is not the callback (default: the origin of the URL opened)
 //   BROWSER_TIMEOUT_MS overall bound (default 60000)
 //   BROWSER_SCREENSHOT PNG path for a screenshot of the final page (Chromium only)
 //   BROWSER_LINGER_MS  keep Chromium open this long after the callback page loaded (default 0)
+//   BROWSER_TRUST_SPKI base64 SHA-256 of the one server key Chromium trusts beyond its own store
+//                      (the rig's Keycloak certificate; Chromium only)
+//   BROWSER_PROFILE    Chromium profile directory to use and keep (default: a fresh one, removed),
+//                      so a second run reuses the provider's session cookie
+//   BROWSER_REMEMBER_ME  "1": tick Keycloak's "Remember me", whose session cookie outlives the
+//                      browser (a plain session cookie does not survive Chromium's restart)
 //
 // Result line (one JSON object, appended to BROWSER_LOG):
 //   {"ok":true|false,"opened_url":<the URL given>,"final_url":...,"title":...,"text":...,
 //    "status":N|null,"error":null|"...","login_prefill":null|"...","steps":[urls...],
+//    "login_pages":N (login forms filled in),
 //    "elapsed_ms":N,"engine":"chromium"|"fetch"}
 // final_url is the callback URL once the program's listener was reached (status and text are its
 // answer); otherwise the page where the flow stopped.
@@ -48,6 +56,9 @@ export function settings() {
     timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? Math.min(timeoutMs, 600000) : 60000,
     screenshot: env.BROWSER_SCREENSHOT || '',
     lingerMs: Math.min(Number(env.BROWSER_LINGER_MS || 0) || 0, 30000),
+    trustSpki: env.BROWSER_TRUST_SPKI || '',
+    profile: env.BROWSER_PROFILE || '',
+    rememberMe: env.BROWSER_REMEMBER_ME === '1',
   };
 }
 
@@ -95,6 +106,7 @@ export function writeResult(log, result) {
     status: null,
     error: null,
     login_prefill: null,
+    login_pages: 0,
     steps: [],
     ...result,
   });
@@ -138,7 +150,8 @@ export async function runBounded(name, startUrl, cfg, main) {
     if (finishing) return;
     finishing = true;
     writeResult(cfg.log, { ...result, ...extra, elapsed_ms: Date.now() - started });
-    const hard = setTimeout(() => process.exit(code), 5000);
+    // A kept profile needs Chromium's orderly shutdown, which writes its cookies to disk.
+    const hard = setTimeout(() => process.exit(code), cfg.profile ? 20000 : 5000);
     for (const fn of cleanups.reverse()) {
       try {
         await fn();

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use url::Url;
 
-use super::explain::error_with_description;
+use super::explain::{self, error_with_description};
 use super::http::{self, ClientAuth};
 use super::{ErrorKind, LoginError};
 use crate::core::connector::Param;
@@ -111,7 +111,17 @@ pub async fn push(
     let fetched = http::send(builder, what, par_endpoint, ErrorKind::AuthorizationDenied).await?;
     let body = http::json_body(&fetched, what, par_endpoint, ErrorKind::AuthorizationDenied);
     if !fetched.status.is_success() {
-        return Err(par_error(&fetched, body.ok(), par_endpoint));
+        let redirect_uri = params
+            .iter()
+            .find(|(key, _)| key == "redirect_uri")
+            .map_or("", |(_, value)| value.as_str());
+        return Err(par_error(
+            &fetched,
+            body.ok(),
+            par_endpoint,
+            redirect_uri,
+            auth.has_secret(),
+        ));
     }
     let request_uri = body?
         .get("request_uri")
@@ -126,7 +136,15 @@ pub async fn push(
     Ok(request_uri)
 }
 
-fn par_error(fetched: &http::Fetched, body: Option<Value>, endpoint: &str) -> LoginError {
+/// The provider's refusal of a pushed request, with the likely fix: Keycloak refuses an
+/// unregistered redirect URI and a client it does not accept here, before any browser opens.
+fn par_error(
+    fetched: &http::Fetched,
+    body: Option<Value>,
+    endpoint: &str,
+    redirect_uri: &str,
+    has_secret: bool,
+) -> LoginError {
     let what = "the pushed authorization request endpoint";
     let Some(error) = body
         .as_ref()
@@ -139,17 +157,25 @@ fn par_error(fetched: &http::Fetched, body: Option<Value>, endpoint: &str) -> Lo
         .as_ref()
         .and_then(|b| b.get("error_description"))
         .and_then(Value::as_str);
+    let hint = if explain::mentions_redirect_uri(description) {
+        explain::redirect_uri_not_registered(redirect_uri)
+    } else if explain::is_client_rejection(fetched.status.as_u16(), error, description) {
+        explain::client_authentication_hint(has_secret)
+    } else {
+        format!(
+            "{}; if the provider's PAR support is the problem, turn off PAR for this connector",
+            explain::authorization_error_hint(error, "")
+        )
+    };
     LoginError::new(
         ErrorKind::AuthorizationDenied,
         format!(
-            "{what} refused the request: {}",
+            "{what} refused the request (HTTP {}): {}",
+            fetched.status.as_u16(),
             error_with_description(error, description)
         ),
     )
-    .with_hint(format!(
-        "{}; if the provider's PAR support is the problem, turn off PAR for this connector",
-        super::explain::authorization_error_hint(error, "")
-    ))
+    .with_hint(hint)
 }
 
 #[cfg(test)]

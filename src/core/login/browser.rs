@@ -75,30 +75,31 @@ pub fn open(plan: &Plan, url: &str) -> Result<bool, String> {
     }
 }
 
-/// WSL: `wslview`, else `explorer.exe`, else `cmd.exe /c start`, whichever exists.
+/// WSL: `wslview`, else `explorer.exe`, else `rundll32.exe url.dll,FileProtocolHandler`,
+/// whichever exists.
 fn open_on_windows(url: &str) -> Result<(), String> {
-    let candidates: [(&str, Vec<String>); 3] = [
-        ("wslview", vec![url.to_owned()]),
-        ("explorer.exe", vec![url.to_owned()]),
-        // cmd treats & as a command separator: escape it with ^.
-        (
-            "cmd.exe",
-            vec![
-                "/c".into(),
-                "start".into(),
-                "\"\"".into(),
-                url.replace('&', "^&"),
-            ],
-        ),
-    ];
-    for (program, args) in candidates {
+    for (program, args) in windows_openers(url) {
         if let Some(path) = find_in_path(program) {
             return spawn_detached(&path, &args).map_err(|e| {
                 format!("could not start the Windows browser through {program} ({e})")
             });
         }
     }
-    Err("could not find wslview, explorer.exe or cmd.exe to open the Windows browser".into())
+    Err("could not find wslview, explorer.exe or rundll32.exe to open the Windows browser".into())
+}
+
+/// The Windows-side openers, each getting the URL as one untouched argument. Never `cmd.exe
+/// /c start`: cmd reinterprets `&`, `|`, `^`, `%` and quotes in a URL, and no escaping of
+/// them is right in every case.
+fn windows_openers(url: &str) -> [(&'static str, Vec<String>); 3] {
+    [
+        ("wslview", vec![url.to_owned()]),
+        ("explorer.exe", vec![url.to_owned()]),
+        (
+            "rundll32.exe",
+            vec!["url.dll,FileProtocolHandler".into(), url.to_owned()],
+        ),
+    ]
 }
 
 fn find_in_path(program: &str) -> Option<PathBuf> {
@@ -180,5 +181,14 @@ mod tests {
             panic!()
         };
         assert!(why.contains("as asked"));
+    }
+
+    #[test]
+    fn windows_openers_pass_the_url_untouched_and_never_through_cmd() {
+        let url = "https://idp/auth?a=1&b=%41^|\"x\"";
+        for (program, args) in windows_openers(url) {
+            assert_ne!(program, "cmd.exe");
+            assert_eq!(args.last().map(String::as_str), Some(url), "{program}");
+        }
     }
 }

@@ -22,7 +22,7 @@ use super::policy;
 use super::probe;
 use super::token::{self, TokenSet};
 use super::{
-    Claims, ErrorKind, Identity, LoginError, LoginEvent, LoginOptions, LoginOutcome, ProbeResult,
+    Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, ProbeResult,
     SignatureStatus, Step,
 };
 use crate::core::connector::{Auth, ClientCredentialsAuth, Connector, OpenIdAuth, SecretSource};
@@ -130,6 +130,7 @@ async fn steps(
     recorder: &mut Recorder,
     found: &mut Found,
 ) -> Result<(), LoginError> {
+    super::flow::check_as_saved(connector)?;
     let auth = service_auth(connector)?;
     let client = http::client(options, connector.ca_file.as_deref())?;
     let endpoint = if auth.authority_url.is_some() {
@@ -184,9 +185,8 @@ async fn cache(
         &tokens.access_token,
         tokens.expires_in,
         tokens.scope.clone(),
-        Identity::default(),
     );
-    if let Err(e) = crate::core::tokens::store_cached(secrets, &connector.id, &cached).await {
+    if let Err(e) = crate::core::tokens::store_service_cache(secrets, connector, &cached).await {
         tracing::warn!(error = %e, "could not cache the access token");
         let _ = events.send(LoginEvent::Notice(format!(
             "the access token could not be cached in the keyring ({e})"
@@ -214,6 +214,7 @@ pub(super) async fn fetch(
     options: &LoginOptions,
 ) -> Result<ServiceToken, LoginError> {
     let secrets = secrets::for_connector(connector, secrets);
+    super::flow::check_as_saved(connector)?;
     let auth = service_auth(connector)?;
     let client = http::client(options, connector.ca_file.as_deref())?;
     let (endpoint, _) = resolve(&client, auth).await?;

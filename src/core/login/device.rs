@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use super::explain::{error_with_description, provider_text};
 use super::flow::{self, Context, Provider, Recorder};
 use super::http::{self, ClientAuth};
+use super::pkce::Pkce;
 use super::policy;
 use super::token::{self, TokenSet};
 use super::{ErrorKind, LoginError, Step};
@@ -42,6 +43,10 @@ pub struct DevicePrompt {
 /// The provider's answer to the device authorization request.
 struct Authorization {
     device_code: SecretString,
+    /// Keycloak applies a client's "PKCE required" to device logins too (RFC 8628 is silent),
+    /// so the request carries a challenge whenever the connector uses PKCE, and every poll the
+    /// verifier.
+    pkce_verifier: Option<SecretString>,
     prompt: DevicePrompt,
     interval: Duration,
 }
@@ -89,7 +94,12 @@ async fn authorize(
     })?;
     policy::require_https("the device authorization endpoint", endpoint)?;
     let (auth, auth_detail) = flow::client_auth(cx, provider).await?;
-    let form = vec![("scope".to_owned(), cx.connector.auth.scopes().into())];
+    let pkce = cx.connector.auth.uses_pkce().then(Pkce::generate);
+    let mut form = vec![("scope".to_owned(), cx.connector.auth.scopes().into())];
+    if let Some(pkce) = &pkce {
+        form.push(("code_challenge".to_owned(), pkce.challenge.clone().into()));
+        form.push(("code_challenge_method".to_owned(), Pkce::METHOD.into()));
+    }
     let request = auth.post_form(client, endpoint, cx.connector.auth.client_id(), form);
     let what = "the device authorization endpoint";
     let fetched = http::send(request, what, endpoint, ErrorKind::TokenRequest).await?;
@@ -111,7 +121,8 @@ async fn authorize(
             None => http::status_error(&fetched, what, endpoint, ErrorKind::TokenRequest),
         });
     }
-    let authorization = parse_authorization(body?, endpoint)?;
+    let mut authorization = parse_authorization(body?, endpoint)?;
+    authorization.pkce_verifier = pkce.map(|p| p.verifier);
     let detail = format!("{endpoint}; {auth_detail}");
     Ok(((auth, authorization), detail))
 }
@@ -133,6 +144,11 @@ fn parse_authorization(mut body: Value, endpoint: &str) -> Result<Authorization,
         // Drafts of the RFC, still used by some providers, spelled it verification_url.
         .or_else(|| text("verification_url"))
         .ok_or_else(|| missing("verification_uri"))?;
+    // The user types the code into this page: it must be the provider's over TLS.
+    super::policy::require_https("the device verification_uri", &verification_uri)?;
+    if let Some(complete) = text("verification_uri_complete") {
+        super::policy::require_https("the device verification_uri_complete", &complete)?;
+    }
     let seconds = |key: &str| body.get(key).and_then(Value::as_u64);
     let prompt = DevicePrompt {
         verification_uri: provider_text(&verification_uri, 500),
@@ -146,6 +162,7 @@ fn parse_authorization(mut body: Value, endpoint: &str) -> Result<Authorization,
         .unwrap_or(DEFAULT_INTERVAL);
     Ok(Authorization {
         device_code,
+        pkce_verifier: None,
         prompt,
         interval: interval.clamp(Duration::from_secs(1), MAX_INTERVAL),
     })
@@ -175,7 +192,11 @@ async fn wait_for_approval(
         .min(Duration::from_secs(authorization.prompt.expires_in));
     let client_id = cx.connector.auth.client_id();
     let device_code = &authorization.device_code;
-    let ask = || poll_once(client, endpoint, client_id, auth, device_code.clone());
+    let verifier = &authorization.pkce_verifier;
+    let ask = || {
+        let secrets = (device_code.clone(), verifier.clone());
+        poll_once(client, endpoint, client_id, auth, secrets)
+    };
     let tokens = poll_until_done(ask, tokio::time::sleep, authorization.interval, budget).await?;
     let detail = if tokens.refresh_token.is_some() {
         "approved; refresh token received"
@@ -233,12 +254,15 @@ async fn poll_once(
     endpoint: &str,
     client_id: &str,
     auth: &ClientAuth,
-    device_code: SecretString,
+    (device_code, verifier): (SecretString, Option<SecretString>),
 ) -> PollAnswer {
-    let form = vec![
+    let mut form = vec![
         ("grant_type".to_owned(), DEVICE_CODE_GRANT.into()),
         ("device_code".to_owned(), device_code),
     ];
+    if let Some(verifier) = verifier {
+        form.push(("code_verifier".to_owned(), verifier));
+    }
     let request = auth.post_form(client, endpoint, client_id, form);
     let what = "the token endpoint";
     let fetched = match http::send(request, what, endpoint, ErrorKind::TokenRequest).await {
@@ -302,6 +326,7 @@ mod tests {
         TokenSet {
             access_token: "AT".to_owned().into(),
             expires_in: Some(300),
+            refresh_expires_in: None,
             refresh_token: None,
             id_token: None,
             scope: None,
@@ -423,5 +448,28 @@ mod tests {
         let without =
             serde_json::json!({"user_code": "X", "verification_uri": "u", "expires_in": 1});
         assert!(parse_authorization(without, "e").is_err());
+    }
+
+    #[test]
+    fn a_verification_uri_without_https_is_refused() {
+        for (uri, complete) in [
+            ("http://idp.example/device", None),
+            (
+                "https://idp.example/device",
+                Some("http://idp.example/device?c=X"),
+            ),
+            ("javascript:alert(1)", None),
+        ] {
+            let mut body = serde_json::json!({
+                "device_code": "DC", "user_code": "X", "verification_uri": uri, "expires_in": 60
+            });
+            if let Some(complete) = complete {
+                body["verification_uri_complete"] = serde_json::json!(complete);
+            }
+            let e = parse_authorization(body, "https://idp/device_auth")
+                .err()
+                .unwrap();
+            assert_eq!(e.kind, ErrorKind::InsecureEndpoint, "{uri}: {e:?}");
+        }
     }
 }

@@ -97,7 +97,7 @@ pub async fn check(http: &reqwest::Client, auth: &OpenIdAuth) -> DiscoveryCheck 
             enabled,
             ok: result.is_ok(),
             detail: match result {
-                Ok(()) => ok_detail(label, &document),
+                Ok(()) => super::explain::terminal_text(&ok_detail(label, &document)),
                 Err(e) => e.message,
             },
         })
@@ -185,6 +185,7 @@ fn ok_detail(label: &str, document: &Value) -> String {
 
 /// The typed view of a document; a field of the wrong type is a discovery error.
 pub(crate) fn metadata_from(document: Value) -> Result<ProviderMetadata, LoginError> {
+    refuse_control_characters(&document)?;
     let mut metadata: ProviderMetadata = serde_json::from_value(document.clone()).map_err(|e| {
         LoginError::new(
             ErrorKind::Discovery,
@@ -193,6 +194,27 @@ pub(crate) fn metadata_from(document: Value) -> Result<ProviderMetadata, LoginEr
     })?;
     metadata.raw = document;
     Ok(metadata)
+}
+
+/// The issuer and every endpoint are copied into forms, compared and printed: a value with a
+/// control character (a terminal escape) is no URL any provider means, so it is refused here
+/// rather than cleaned at each place it could reach a terminal.
+fn refuse_control_characters(document: &Value) -> Result<(), LoginError> {
+    let issuer = document
+        .get("issuer")
+        .and_then(Value::as_str)
+        .map(|v| ("issuer".to_owned(), Some(v.to_owned())));
+    let values = policy::endpoint_entries(document).into_iter().chain(issuer);
+    for (key, value) in values {
+        if value.is_some_and(|v| v.chars().any(char::is_control)) {
+            return Err(LoginError::new(
+                ErrorKind::Discovery,
+                format!("the discovery document's {key} contains control characters"),
+            )
+            .with_hint("the provider sent a malformed document: report it to its administrator"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -213,6 +235,16 @@ mod tests {
         );
         assert!(!m.authorization_response_iss_parameter_supported);
         assert_eq!(m.raw["claims_parameter_supported"], true);
+    }
+
+    #[test]
+    fn values_with_terminal_escapes_are_refused() {
+        for key in ["issuer", "token_endpoint", "jwks_uri"] {
+            let doc = serde_json::json!({ key: "https://idp/x\u{1b}]52;c;SGk=\u{7}" });
+            let e = metadata_from(doc).unwrap_err();
+            assert!(e.message.contains(key), "{}", e.message);
+            assert!(!e.message.chars().any(char::is_control));
+        }
     }
 
     #[test]

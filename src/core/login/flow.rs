@@ -78,6 +78,75 @@ pub async fn run(
     }
 }
 
+/// The connector's rules, checked again when it is used and not only when it was saved: a
+/// hand-edited config file (`base_url = "http://..."`, an extra `request_uri`) must not send a
+/// token or a secret where a saved one never could.
+pub(super) fn check_as_saved(connector: &Connector) -> Result<(), LoginError> {
+    let mut copy = connector.clone();
+    let Err(errors) = validate::validate_connector(&mut copy) else {
+        return Ok(());
+    };
+    let problems: Vec<String> = errors
+        .0
+        .iter()
+        .filter(|e| guards_a_secret(e.field, connector))
+        .map(|e| format!("{}: {}", e.field.label(), e.message))
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(LoginError::new(
+        ErrorKind::Config,
+        format!(
+            "the connector '{}' breaks its own rules as saved ({})",
+            connector.name,
+            problems.join("; ")
+        ),
+    )
+    .with_hint(format!(
+        "the config file was probably edited by hand: fix it with `ifs-connect edit {}`",
+        connector.name
+    )))
+}
+
+/// The rules that decide where a token, a code or the client secret may go: every URL, the
+/// redirect URI and the extra parameters. (A name or scope the saved form would reject sends
+/// nothing anywhere; an empty Base URL only skips the API probe.)
+fn guards_a_secret(field: validate::Field, connector: &Connector) -> bool {
+    use validate::Field;
+    match field {
+        Field::BaseUrl => !connector.base_url.trim().is_empty(),
+        Field::RedirectUri
+        | Field::ProbePath
+        | Field::AuthorityUrl
+        | Field::AuthorizationEndpoint
+        | Field::TokenEndpoint
+        | Field::ExtraParams
+        | Field::Issuer => true,
+        _ => false,
+    }
+}
+
+/// The API probe gets the access token, so its URL obeys the HTTPS rule and stays on the Base
+/// URL's host.
+fn probe_url_allowed(base_url: &str, url: &str) -> Result<(), LoginError> {
+    let probe = policy::require_https("the API probe URL", url)?;
+    let base = url::Url::parse(base_url).ok();
+    let same_host = base.is_some_and(|b| {
+        b.host_str() == probe.host_str()
+            && b.port_or_known_default() == probe.port_or_known_default()
+    });
+    if same_host {
+        Ok(())
+    } else {
+        Err(LoginError::new(
+            ErrorKind::Probe,
+            format!("the API probe URL {url} is not on the Base URL's host"),
+        )
+        .with_hint("set a probe path below the Base URL"))
+    }
+}
+
 pub(super) fn cancelled() -> LoginError {
     LoginError::new(ErrorKind::Cancelled, "the test login was cancelled")
 }
@@ -119,6 +188,8 @@ pub(super) struct Provider {
     pub(super) jwks_uri: Option<String>,
     pub(super) id_token_algs: Vec<String>,
     pub(super) token_auth_methods: Vec<String>,
+    /// `prompt_values_supported` from discovery (empty: not advertised).
+    pub(super) prompt_values: Vec<String>,
 }
 
 async fn steps(
@@ -127,6 +198,7 @@ async fn steps(
     found: &mut Found,
     mode: &mut Mode,
 ) -> Result<(), LoginError> {
+    check_as_saved(cx.connector)?;
     let client = http::client(cx.options, cx.connector.ca_file.as_deref())?;
     let mut provider = discover(cx, recorder, &client).await?;
     if let Some(uri) = provider.jwks_uri.clone() {
@@ -140,13 +212,13 @@ async fn steps(
             (tokens, None)
         }
     };
-    let mut claims = recorder
+    let wants_id_token = asks_for_openid(cx.connector);
+    let (mut claims, identity) = recorder
         .step(
             Step::IdToken,
-            validate_id_token(cx, &client, &mut provider, &tokens, &nonce),
+            validate_id_token(cx, &client, &mut provider, &tokens, wants_id_token, &nonce),
         )
         .await?;
-    let identity = Identity::of(&claims);
     fill_token_claims(&mut claims, &tokens, cx.connector);
     found.claims = Some(claims);
     if let Some(endpoint) = provider.userinfo_endpoint.clone() {
@@ -164,21 +236,17 @@ async fn steps(
     if !cx.connector.probe_path.trim().is_empty() {
         let url = probe::probe_url(&cx.connector.base_url, &cx.connector.probe_path);
         if let Err(e) = recorder
-            .step(Step::Probe, call_probe(&client, &url, &tokens, found))
+            .step(Step::Probe, async {
+                probe_url_allowed(&cx.connector.base_url, &url)?;
+                call_probe(&client, &url, &tokens, found).await
+            })
             .await
         {
             // The token is good; a wrong Base URL should not keep its refresh token from being saved.
             found.late_error = Some(e);
         }
     }
-    if let Some(refresh) = tokens.refresh_token.clone() {
-        recorder
-            .step(Step::Keyring, store_refresh_token(cx, refresh))
-            .await?;
-    }
-    // Scripts (`ifs-connect token`) can use this access token until it expires. Not a step of
-    // its own: a login without a refresh token must not show a keyring step.
-    cache_access_token(cx, &tokens, identity).await;
+    keep_tokens(cx, recorder, &tokens, identity).await?;
     Ok(())
 }
 
@@ -194,7 +262,15 @@ async fn browser_grant(
     let listener = recorder
         .step(Step::Listener, async {
             let listener = Listener::bind(&cx.connector.redirect_uri).await?;
-            let detail = format!("listening on 127.0.0.1:{}", listener.port());
+            let mut detail = format!("listening on 127.0.0.1:{}", listener.port());
+            if loopback::names_localhost(&cx.connector.redirect_uri) {
+                detail.push_str(&format!(
+                    "; redirect URI sent as {} (localhost may resolve to [::1], where another \
+                     program could listen: RFC 8252 section 8.3); register \
+                     http://127.0.0.1/callback on the IAM client",
+                    listener.redirect_uri()
+                ));
+            }
             Ok((listener, detail))
         })
         .await?;
@@ -213,7 +289,7 @@ async fn browser_grant(
         state: request.state.clone(),
         issuer: provider.issuer.clone(),
         iss_required: provider.iss_parameter_supported,
-        scopes: cx.connector.auth.scopes().to_owned(),
+        scopes: scope_sent(cx.connector).to_owned(),
     };
     let code = recorder
         .step(
@@ -245,16 +321,30 @@ struct Request {
     pkce: Option<Pkce>,
 }
 
+/// The scope the authorization request sends: an extra `scope` parameter replaces the
+/// connector's Scopes (see [`authorize::Request::params`]).
+fn scope_sent(connector: &Connector) -> &str {
+    connector
+        .auth
+        .extra_params()
+        .iter()
+        .rev()
+        .find(|p| p.key == "scope")
+        .map_or(connector.auth.scopes(), |p| p.value.as_str())
+}
+
+/// Whether the request asks for an ID token, judged on the scope actually sent.
+fn asks_for_openid(connector: &Connector) -> bool {
+    scope_sent(connector)
+        .split_whitespace()
+        .any(|s| s == "openid")
+}
+
 impl Request {
     fn new(connector: &Connector) -> Self {
-        let wants_id_token = connector
-            .auth
-            .scopes()
-            .split_whitespace()
-            .any(|s| s == "openid");
         Self {
             state: pkce::state(),
-            nonce: wants_id_token.then(pkce::nonce),
+            nonce: asks_for_openid(connector).then(pkce::nonce),
             pkce: connector.auth.uses_pkce().then(Pkce::generate),
         }
     }
@@ -322,6 +412,7 @@ pub(super) async fn resolve_provider(
                 jwks_uri: None,
                 id_token_algs: Vec::new(),
                 token_auth_methods: Vec::new(),
+                prompt_values: Vec::new(),
             };
             let Some(issuer) = auth.issuer.clone() else {
                 return Ok((provider, None));
@@ -384,7 +475,22 @@ fn openid_provider(
         jwks_uri: Some(required(metadata.jwks_uri, "jwks_uri")?),
         id_token_algs: metadata.id_token_signing_alg_values_supported,
         token_auth_methods: metadata.token_endpoint_auth_methods_supported,
+        prompt_values: string_list(&metadata.raw, "prompt_values_supported"),
     })
+}
+
+/// A list of strings from the discovery document; empty when absent or of another shape.
+fn string_list(raw: &Value, key: &str) -> Vec<String> {
+    raw.get(key)
+        .and_then(Value::as_array)
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn discovery_detail(provider: &Provider, discovery_url: &str) -> String {
@@ -482,6 +588,16 @@ async fn authorization_url(
         extra: connector.auth.extra_params(),
     }
     .params()?;
+    let prompt = connector
+        .auth
+        .extra_params()
+        .iter()
+        .find(|p| p.key == "prompt");
+    if let Some(notice) =
+        prompt.and_then(|p| super::explain::unsupported_prompt(&p.value, &provider.prompt_values))
+    {
+        let _ = cx.events.send(LoginEvent::Notice(notice));
+    }
     match &provider.par_endpoint {
         Some(par) => {
             policy::require_https("the PAR endpoint", par)?;
@@ -544,11 +660,15 @@ async fn wait_for_code(
         Ok((code, Source::Pasted)) => Ok((code, "pasted redirect URL accepted".into())),
         Err(WaitEnd::Failed(error)) => Err(error),
         Err(WaitEnd::Cancelled) => Err(cancelled()),
-        Err(WaitEnd::TimedOut) => Err(timed_out(timeout.as_secs(), browser_failure)),
+        Err(WaitEnd::TimedOut) => Err(timed_out(
+            timeout.as_secs(),
+            browser_failure,
+            &cx.connector.redirect_uri,
+        )),
     }
 }
 
-fn timed_out(secs: u64, browser_failure: Option<String>) -> LoginError {
+fn timed_out(secs: u64, browser_failure: Option<String>, redirect_uri: &str) -> LoginError {
     match browser_failure {
         Some(why) => LoginError::new(
             ErrorKind::Browser,
@@ -559,10 +679,10 @@ fn timed_out(secs: u64, browser_failure: Option<String>) -> LoginError {
             ErrorKind::Timeout,
             format!("no redirect arrived within {secs} s"),
         )
-        .with_hint(
-            "finish signing in sooner or raise --timeout; if the browser shows an error about \
-             the redirect URI, register it on the IAM client (e.g. http://127.0.0.1/callback)",
-        ),
+        .with_hint(format!(
+            "{}; otherwise finish signing in sooner or raise --timeout",
+            super::explain::redirect_uri_not_registered(redirect_uri)
+        )),
     }
 }
 
@@ -607,16 +727,19 @@ pub(super) async fn validate_id_token(
     client: &reqwest::Client,
     provider: &mut Provider,
     tokens: &TokenSet,
+    wants_id_token: bool,
     nonce: &Option<String>,
-) -> Result<(Claims, String), LoginError> {
+) -> Result<((Claims, Identity), String), LoginError> {
     let Some(token) = &tokens.id_token else {
-        if nonce.is_some() {
+        // The device grant sends no nonce, yet asked for openid all the same.
+        if wants_id_token || nonce.is_some() {
             return Err(LoginError::new(
                 ErrorKind::TokenRequest,
                 "the token response has no ID token though the scope includes openid",
             ));
         }
-        return Ok((Claims::default(), "none requested (no openid scope)".into()));
+        let none = (Claims::default(), Identity::default());
+        return Ok((none, "none requested (no openid scope)".into()));
     };
     let token = secrecy::ExposeSecret::expose_secret(token);
     let rules = Rules {
@@ -624,7 +747,7 @@ pub(super) async fn validate_id_token(
         leeway: cx.options.leeway,
         nonce: nonce.as_deref(),
     };
-    let claims = verify_id_token(client, provider, &rules, token).await?;
+    let (claims, identity) = verify_id_token(client, provider, &rules, token).await?;
     let detail = match &claims.signature {
         Some(SignatureStatus::Verified { alg }) => {
             format!("{alg} signature verified; claims valid")
@@ -633,7 +756,7 @@ pub(super) async fn validate_id_token(
              TLS); claims valid"
             .to_owned(),
     };
-    Ok((claims, detail))
+    Ok(((claims, identity), detail))
 }
 
 /// What an ID token is checked against besides the provider.
@@ -644,13 +767,14 @@ pub(super) struct Rules<'a> {
 }
 
 /// Signature (when a JWKS is known; fetched on first use) and claims, as at login. Used by
-/// the test login, the device login and the refresh.
+/// the test login, the device login and the refresh. Returns the claims made fit to show and
+/// the identity exactly as the token states it (compared on refresh, never shown).
 pub(super) async fn verify_id_token(
     client: &reqwest::Client,
     provider: &mut Provider,
     rules: &Rules<'_>,
     token: &str,
-) -> Result<Claims, LoginError> {
+) -> Result<(Claims, Identity), LoginError> {
     if provider.jwks.is_none()
         && let Some(uri) = provider.jwks_uri.clone()
     {
@@ -683,7 +807,21 @@ pub(super) async fn verify_id_token(
         .with_hint("turn on Validate Issuer Name, or off Validate Token Issuer Name"));
     }
     id_token::check_claims(&claims, &claim_rules)?;
-    Ok(claims_from_id_token(&claims, signature))
+    Ok((
+        claims_from_id_token(&claims, signature),
+        raw_identity(&claims),
+    ))
+}
+
+/// iss, sub and aud as the token states them: OIDC Core 12.2 compares these exactly, so two
+/// values that differ only in what display cleaning removes must still differ.
+fn raw_identity(claims: &Value) -> Identity {
+    let raw = |key: &str| claims.get(key).and_then(Value::as_str).map(str::to_owned);
+    Identity {
+        iss: raw("iss"),
+        sub: raw("sub"),
+        aud: id_token::audiences(claims),
+    }
 }
 
 /// Algorithm, key (refetching the JWKS once for an unknown key), signature.
@@ -737,9 +875,13 @@ fn claims_from_id_token(claims: &Value, signature: SignatureStatus) -> Claims {
     Claims {
         iss: text("iss"),
         sub: text("sub"),
-        aud: id_token::audiences(claims),
+        aud: id_token::audiences(claims)
+            .iter()
+            .map(|a| super::explain::provider_text(a, 200))
+            .collect(),
         email: text("email"),
         name: text("name").or_else(|| text("preferred_username")),
+        upn: text("upn"),
         signature: Some(signature),
         ..Claims::default()
     }
@@ -747,7 +889,12 @@ fn claims_from_id_token(claims: &Value, signature: SignatureStatus) -> Claims {
 
 fn fill_token_claims(claims: &mut Claims, tokens: &TokenSet, connector: &Connector) {
     claims.expires_at = tokens.expires_in.map(|secs| {
-        id_token::rfc3339(time::OffsetDateTime::now_utc().unix_timestamp() + secs as i64)
+        let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+        id_token::rfc3339(
+            time::OffsetDateTime::now_utc()
+                .unix_timestamp()
+                .saturating_add(secs),
+        )
     });
     claims.scope = Some(
         tokens
@@ -812,37 +959,74 @@ async fn call_probe(
     ))
 }
 
-async fn cache_access_token(cx: &Context<'_>, tokens: &TokenSet, identity: Identity) {
-    let cached = crate::core::tokens::Cached::after_login(
-        &tokens.access_token,
-        tokens.expires_in,
-        tokens.scope.clone(),
+/// Keep the tokens for `ifs-connect token`: the refresh token as the Keyring step (a login
+/// without one shows no keyring step), the access token cache quietly (a failure is a notice).
+async fn keep_tokens(
+    cx: &Context<'_>,
+    recorder: &mut Recorder,
+    tokens: &TokenSet,
+    identity: Identity,
+) -> Result<(), LoginError> {
+    let kept = crate::core::tokens::LoginTokens {
+        refresh_token: tokens.refresh_token.clone(),
+        cached: crate::core::tokens::Cached::after_login(
+            &tokens.access_token,
+            tokens.expires_in,
+            tokens.scope.clone(),
+        )
+        .with_session(session_end(tokens)),
         identity,
-    );
-    if let Err(e) = crate::core::tokens::store_cached(cx.secrets, &cx.connector.id, &cached).await {
-        tracing::warn!(error = %e, "could not cache the access token");
-        let _ = cx.events.send(LoginEvent::Notice(format!(
-            "the access token could not be cached in the keyring ({e})"
-        )));
+    };
+    let lock_dir = cx.options.token_lock_dir.as_deref();
+    let store = async {
+        crate::core::tokens::store_login(cx.secrets, lock_dir, cx.connector, kept)
+            .await
+            .map_err(|e| LoginError::new(ErrorKind::Keyring, e.to_string()))
+    };
+    let cache_failure = if tokens.refresh_token.is_some() {
+        recorder
+            .step(Step::Keyring, async {
+                Ok((store.await?, keyring_detail(cx).to_owned()))
+            })
+            .await?
+    } else {
+        match store.await {
+            Ok(failure) => failure,
+            Err(e) => {
+                notice_not_cached(cx, &e.message);
+                None
+            }
+        }
+    };
+    if let Some(e) = cache_failure {
+        notice_not_cached(cx, &e.to_string());
     }
+    Ok(())
 }
 
-async fn store_refresh_token(
-    cx: &Context<'_>,
-    refresh: SecretString,
-) -> Result<((), String), LoginError> {
-    let id = cx.connector.id.clone();
-    secrets::blocking(cx.secrets, move |store| {
-        store.set(&id, SecretKind::RefreshToken, &refresh)
-    })
-    .await
-    .map_err(|e| LoginError::new(ErrorKind::Keyring, e.to_string()))?;
-    let detail = if cx.secrets.process_only() {
+/// When the session ends, as the token response says (`refresh_expires_in`; offline sessions).
+fn session_end(tokens: &TokenSet) -> Option<crate::core::ifs::session::SessionEnd> {
+    crate::core::ifs::session::SessionEnd::from_response(
+        tokens.refresh_expires_in,
+        tokens.refresh_token.is_some(),
+        tokens.scope.as_deref(),
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    )
+}
+
+fn keyring_detail(cx: &Context<'_>) -> &'static str {
+    if cx.secrets.process_only() {
         "kept in this process only (the client secret comes from the environment)"
     } else {
         "stored in the OS keyring"
-    };
-    Ok(((), detail.into()))
+    }
+}
+
+fn notice_not_cached(cx: &Context<'_>, why: &str) {
+    tracing::warn!(error = %why, "could not cache the access token");
+    let _ = cx.events.send(LoginEvent::Notice(format!(
+        "the access token could not be cached in the keyring ({why})"
+    )));
 }
 
 // ---- step records --------------------------------------------------------------------------------
@@ -895,7 +1079,8 @@ impl Recorder {
             step,
             ok,
             ms: started.elapsed().as_millis() as u64,
-            detail,
+            // Details quote provider values (issuer, endpoints, JWKS URL).
+            detail: super::explain::terminal_text(&detail),
         };
         tracing::info!(step = ?report.step, ok, ms = report.ms, "{}", report.detail);
         let _ = self.events.send(LoginEvent::Finished(report.clone()));

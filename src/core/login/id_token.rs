@@ -222,7 +222,8 @@ pub fn check_claims(claims: &Value, rules: &ClaimRules<'_>) -> Result<(), LoginE
     check_issuer(claims, rules)?;
     check_subject(claims)?;
     check_audience(claims, rules.client_id)?;
-    check_times(claims, rules.leeway.as_secs() as i64, rules.now)?;
+    let leeway = i64::try_from(rules.leeway.as_secs()).unwrap_or(i64::MAX);
+    check_times(claims, leeway, rules.now)?;
     check_nonce(claims, rules.nonce)
 }
 
@@ -337,9 +338,10 @@ fn check_times(claims: &Value, leeway: i64, now: i64) -> Result<(), LoginError> 
             "the ID token has no iat (issue time)",
         ));
     };
-    if now > exp + leeway {
-        let past = now - exp;
-        if past <= SLIGHTLY_PAST + leeway {
+    // Provider numbers may be anything up to i64::MAX: saturate instead of overflowing.
+    if now > exp.saturating_add(leeway) {
+        let past = now.saturating_sub(exp);
+        if past <= SLIGHTLY_PAST.saturating_add(leeway) {
             return Err(LoginError::new(
                 ErrorKind::IdTokenClockSkew,
                 format!(
@@ -356,8 +358,8 @@ fn check_times(claims: &Value, leeway: i64, now: i64) -> Result<(), LoginError> 
         )
         .with_hint("the provider handed out a stale token: try again, and check its clock"));
     }
-    if iat > now + leeway {
-        let ahead = iat - now;
+    if iat > now.saturating_add(leeway) {
+        let ahead = iat.saturating_sub(now);
         return Err(LoginError::new(
             ErrorKind::IdTokenClockSkew,
             format!(
@@ -368,8 +370,8 @@ fn check_times(claims: &Value, leeway: i64, now: i64) -> Result<(), LoginError> 
         )
         .with_hint(skew_hint(ahead)));
     }
-    if let Some(nbf) = seconds(claims, "nbf").filter(|nbf| *nbf > now + leeway) {
-        let ahead = nbf - now;
+    if let Some(nbf) = seconds(claims, "nbf").filter(|nbf| *nbf > now.saturating_add(leeway)) {
+        let ahead = nbf.saturating_sub(now);
         return Err(LoginError::new(
             ErrorKind::IdTokenClockSkew,
             format!("the ID token is not valid for another {ahead} s (nbf): clock skew"),
@@ -495,6 +497,17 @@ mod tests {
             ),
             (with("iat", json!(NOW + 30)), None),
             (with("iat", Value::Null), Some(ErrorKind::IdTokenExpired)),
+            // Extreme provider numbers are judged, not overflowed (a debug build would panic).
+            (with("exp", json!(i64::MAX)), None),
+            (
+                with("exp", json!(i64::MIN)),
+                Some(ErrorKind::IdTokenExpired),
+            ),
+            (with("iat", json!(i64::MIN)), None),
+            (
+                with("iat", json!(i64::MAX)),
+                Some(ErrorKind::IdTokenClockSkew),
+            ),
             (
                 with("nbf", json!(NOW + 600)),
                 Some(ErrorKind::IdTokenClockSkew),

@@ -5,15 +5,17 @@
 //! slow or never-finishing requests cannot disturb the wait; only the redirect path counts,
 //! and every answer closes the connection, so keep-alive cannot hang the flow.
 
+use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -25,7 +27,8 @@ use super::{ErrorKind, LoginError, LoginEvent};
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Time a client gets to send its request head, and to take the answer.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once; more are closed straight away.
+/// Connections served at once. Beyond it the oldest one that has not sent its request head is
+/// dropped, so idle connections a local process opens cannot lock the browser out.
 const MAX_CONNECTIONS: usize = 64;
 
 const SUCCESS_PAGE: &str = include_str!("../../../assets/callback-success.html");
@@ -57,6 +60,12 @@ impl Listener {
                 format!("the redirect URI '{configured}' must be http://127.0.0.1[:port]/path"),
             ));
         }
+        if url.host_str() == Some("localhost") {
+            // RFC 8252 section 8.3: browsers may resolve localhost to [::1] first, where
+            // another local user could listen; the listener is on 127.0.0.1, so say so.
+            url.set_host(Some("127.0.0.1"))
+                .map_err(|_| LoginError::new(ErrorKind::Config, "the redirect URI has no host"))?;
+        }
         let wanted = url.port().unwrap_or(0);
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, wanted));
         let socket = TcpListener::bind(address)
@@ -83,6 +92,11 @@ impl Listener {
     pub fn port(&self) -> u16 {
         self.port
     }
+}
+
+/// Whether a redirect URI names `localhost`, which [`Listener::bind`] replaces by 127.0.0.1.
+pub fn names_localhost(redirect_uri: &str) -> bool {
+    Url::parse(redirect_uri).is_ok_and(|u| u.host_str() == Some("localhost"))
 }
 
 fn bind_error(error: &std::io::Error, port: u16) -> LoginError {
@@ -138,7 +152,7 @@ pub async fn wait_for_code(
         path: listener.path.clone(),
         connector_name: wait.connector_name.to_owned(),
     });
-    let mut connections: JoinSet<Option<Verdict>> = JoinSet::new();
+    let mut connections = Connections::default();
     let mut pasted_open = true;
     let ended = loop {
         tokio::select! {
@@ -147,7 +161,7 @@ pub async fn wait_for_code(
             accepted = listener.socket.accept() => {
                 accept(accepted, &mut connections, &shared).await;
             }
-            Some(joined) = connections.join_next(), if !connections.is_empty() => {
+            Some(joined) = connections.set.join_next(), if !connections.set.is_empty() => {
                 if let Some(end) = settle(joined.ok().flatten(), Source::Listener, wait.events) {
                     break end;
                 }
@@ -164,20 +178,55 @@ pub async fn wait_for_code(
         }
     };
     drop(listener);
-    connections.shutdown().await;
+    connections.set.shutdown().await;
     ended
+}
+
+/// The connections being served, and in accept order those still waiting for a request head.
+#[derive(Default)]
+struct Connections {
+    set: JoinSet<Option<Verdict>>,
+    waiting: VecDeque<(AbortHandle, Arc<AtomicBool>)>,
+}
+
+impl Connections {
+    /// Make room by dropping the oldest connection still without a request head. False when
+    /// every connection has sent one (they are being answered and end soon).
+    fn drop_oldest_idle(&mut self) -> bool {
+        while let Some((task, head_read)) = self.waiting.pop_front() {
+            if !task.is_finished() && !head_read.load(Ordering::SeqCst) {
+                task.abort();
+                return true;
+            }
+        }
+        false
+    }
+
+    fn spawn(&mut self, stream: TcpStream, shared: &Arc<Shared>) {
+        let head_read = Arc::new(AtomicBool::new(false));
+        let task = self
+            .set
+            .spawn(serve(stream, Arc::clone(shared), Arc::clone(&head_read)));
+        self.waiting
+            .retain(|(task, head_read)| !task.is_finished() && !head_read.load(Ordering::SeqCst));
+        self.waiting.push_back((task, head_read));
+    }
 }
 
 async fn accept(
     accepted: std::io::Result<(TcpStream, SocketAddr)>,
-    connections: &mut JoinSet<Option<Verdict>>,
+    connections: &mut Connections,
     shared: &Arc<Shared>,
 ) {
     match accepted {
-        Ok((stream, _)) if connections.len() < MAX_CONNECTIONS => {
-            connections.spawn(serve(stream, Arc::clone(shared)));
+        Ok((stream, _)) => {
+            let room = connections.set.len() < MAX_CONNECTIONS || connections.drop_oldest_idle();
+            if room {
+                connections.spawn(stream, shared);
+            } else {
+                tracing::warn!("too many busy connections to the loopback listener; closing one");
+            }
         }
-        Ok(_) => tracing::warn!("too many open connections to the loopback listener; closing one"),
         Err(e) => {
             // Out of file descriptors and the like: back off instead of spinning.
             tracing::warn!(error = %e, "accepting a loopback connection failed");
@@ -215,9 +264,16 @@ struct Shared {
 
 /// One connection: read one request head, answer, close. Returns the verdict when the
 /// request was for the redirect path.
-async fn serve(mut stream: TcpStream, shared: Arc<Shared>) -> Option<Verdict> {
+async fn serve(
+    mut stream: TcpStream,
+    shared: Arc<Shared>,
+    head_read: Arc<AtomicBool>,
+) -> Option<Verdict> {
     let head = match timeout(IO_TIMEOUT, read_head(&mut stream)).await {
-        Ok(Ok(head)) => head,
+        Ok(Ok(head)) => {
+            head_read.store(true, Ordering::SeqCst);
+            head
+        }
         Ok(Err(status)) => {
             respond(&mut stream, status, plain_page(status)).await;
             return None;
@@ -456,7 +512,54 @@ mod tests {
         let addr = l.socket.local_addr().unwrap();
         assert_eq!(addr.ip(), std::net::IpAddr::from(Ipv4Addr::LOCALHOST));
         let taken = Listener::bind(l.redirect_uri()).await.err().unwrap();
+        drop(l);
+        // RFC 8252 section 8.3: a localhost redirect is sent and served as 127.0.0.1.
+        let local = Listener::bind("http://localhost/callback").await.unwrap();
+        assert_eq!(
+            local.redirect_uri(),
+            format!("http://127.0.0.1:{}/callback", local.port())
+        );
+        assert!(
+            names_localhost("http://localhost:8400/cb") && !names_localhost(local.redirect_uri())
+        );
         assert_eq!(taken.kind, ErrorKind::Listener);
         assert!(taken.hint.is_some(), "{taken:?}");
+    }
+
+    /// 64 connections that never send a request head (a local process squatting the cap)
+    /// must not keep the browser's redirect out: the oldest idle one makes room.
+    #[tokio::test]
+    async fn idle_connections_at_the_cap_do_not_lock_the_browser_out() {
+        let listener = Listener::bind("http://127.0.0.1/callback").await.unwrap();
+        let address = format!("127.0.0.1:{}", listener.port());
+        let mut squatters = Vec::new();
+        for _ in 0..MAX_CONNECTIONS + 4 {
+            squatters.push(TcpStream::connect(&address).await.unwrap());
+        }
+        let browser = tokio::spawn(async move {
+            let mut stream = TcpStream::connect(&address).await.unwrap();
+            stream
+                .write_all(b"GET /callback?code=C&state=S HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer).await;
+            answer
+        });
+        let (events, _) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let (_paste, mut pasted) = mpsc::channel(1);
+        let wait = WaitFor {
+            expected: shared().expected,
+            connector_name: "c",
+            // Shorter than IO_TIMEOUT: without making room, the squatters outlast the wait.
+            deadline: Instant::now() + Duration::from_secs(5),
+            cancel: &cancel,
+            events: &events,
+        };
+        let got = wait_for_code(listener, wait, &mut pasted).await;
+        assert!(matches!(got, Ok((_, Source::Listener))), "{got:?}");
+        assert!(browser.await.unwrap().starts_with("HTTP/1.1 200"));
+        drop(squatters);
     }
 }

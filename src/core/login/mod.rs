@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use device::DevicePrompt;
+pub use explain::{provider_text, redirect_uri_not_registered, registrable_redirect_uri};
 pub use refresh::{RefreshFailure, Refreshed};
 pub use revoke::Revoked;
 
@@ -185,16 +186,19 @@ pub struct LoginError {
 }
 
 impl LoginError {
+    /// Messages often quote what the provider sent (an issuer, an endpoint, a JWKS URL), and
+    /// every message reaches a terminal: control characters are removed here, once, so no
+    /// provider text can write the clipboard (OSC 52) or the window title.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
-            message: message.into(),
+            message: explain::terminal_text(&message.into()),
             hint: None,
         }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(explain::terminal_text(&hint.into()));
         self
     }
 }
@@ -226,6 +230,9 @@ pub struct Claims {
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The user name IFS knows (`upn`, from the `microprofile-jwt` scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
     /// Access token expiry, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
@@ -250,14 +257,6 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn of(claims: &Claims) -> Self {
-        Self {
-            iss: claims.iss.clone(),
-            sub: claims.sub.clone(),
-            aud: claims.aud.clone(),
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.iss.is_none() && self.sub.is_none() && self.aud.is_empty()
     }
@@ -268,6 +267,9 @@ pub struct ProbeResult {
     pub url: String,
     pub status: Option<u16>,
     pub ms: u64,
+    /// The IFS user the answer names, when it has IFS's "who am I" shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<crate::core::ifs::IfsUser>,
 }
 
 /// Everything a test login found out.
@@ -299,6 +301,10 @@ pub struct LoginOptions {
     pub leeway: Duration,
     /// Timeout for each HTTP request to the provider or the API.
     pub http_timeout: Duration,
+    /// The config dir whose `tokens/<id>.lock` a login takes while it stores tokens, the lock a
+    /// refresh holds (so a login and a refresh never interleave their keyring writes). None
+    /// stores without it (tests of the engine alone).
+    pub token_lock_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for LoginOptions {
@@ -308,6 +314,7 @@ impl Default for LoginOptions {
             browser: BrowserMode::Auto,
             leeway: Duration::from_secs(60),
             http_timeout: Duration::from_secs(30),
+            token_lock_dir: None,
         }
     }
 }

@@ -18,8 +18,10 @@ use crate::core::secrets::SharedSecrets;
 pub struct Refreshed {
     pub access_token: SecretString,
     pub expires_in: Option<u64>,
-    /// A rotated refresh token; the caller must store it before using the access token.
-    pub refresh_token: Option<SecretString>,
+    /// How long the (rotated) refresh token lives unused; 0 for an offline session.
+    pub refresh_expires_in: Option<u64>,
+    /// Whether the provider rotated the refresh token (the new one is already stored).
+    pub rotated: bool,
     pub scope: Option<String>,
     /// Who the refreshed ID token names, when one came back (already compared).
     pub identity: Option<Identity>,
@@ -31,8 +33,10 @@ pub enum RefreshFailure {
     /// `invalid_grant`: the refresh token expired or was revoked. Only a new login helps, and
     /// the stored refresh token is dead.
     Revoked(LoginError),
-    /// Anything else (network, provider, an ID token for someone else): the refresh token
-    /// may still be good.
+    /// The refreshed ID token names another issuer, user or audience than the login did: the
+    /// stored tokens are not this session's and must go.
+    IdentityChanged(LoginError),
+    /// Anything else (network, provider, a bad ID token): the refresh token may still be good.
     Failed(LoginError),
 }
 
@@ -49,9 +53,15 @@ pub(super) async fn refresh(
     refresh_token: SecretString,
     previous: &Identity,
 ) -> Result<Refreshed, RefreshFailure> {
+    flow::check_as_saved(connector)?;
     let client = http::client(options, connector.ca_file.as_deref())?;
     let (mut provider, _) = flow::resolve_provider(&client, connector).await?;
     policy::require_https("the token endpoint", &provider.token_endpoint)?;
+    // Everything that can fail without the provider's answer comes first: once the refresh
+    // grant is sent, the old refresh token may be dead.
+    if let Some(uri) = provider.jwks_uri.clone() {
+        provider.jwks = Some(flow::fetch_jwks(&client, &uri).await?.0);
+    }
     let (auth, _) = flow::client_auth_for(connector, secrets, &provider).await?;
     let form = vec![
         ("grant_type".to_owned(), "refresh_token".into()),
@@ -65,32 +75,82 @@ pub(super) async fn refresh(
     if !fetched.status.is_success() {
         return Err(refusal(&fetched, body.ok().as_ref(), &endpoint));
     }
-    let tokens = token::token_set(&mut body?, &endpoint)?;
+    let mut body = body?;
+    let rotated = store_rotated(connector, secrets, &body).await?;
+    let tokens = token::token_set(&mut body, &endpoint)?;
     let identity = match &tokens.id_token {
-        Some(id_token) => {
-            let rules = Rules {
-                client_id: connector.auth.client_id(),
-                leeway: options.leeway,
-                // OIDC Core 12.2: a refreshed ID token carries no nonce to compare.
-                nonce: None,
-            };
-            let claims =
-                flow::verify_id_token(&client, &mut provider, &rules, id_token.expose_secret())
-                    .await?;
-            let identity = Identity::of(&claims);
-            same_identity(previous, &identity)?;
-            Some(identity)
-        }
+        Some(id_token) => Some(
+            refreshed_identity(
+                &client,
+                &mut provider,
+                connector,
+                options,
+                previous,
+                id_token,
+            )
+            .await?,
+        ),
         None => None,
     };
-    Ok(into_refreshed(tokens, identity))
+    Ok(into_refreshed(tokens, identity, rotated))
 }
 
-fn into_refreshed(tokens: TokenSet, identity: Option<Identity>) -> Refreshed {
+/// A rotated refresh token, stored before anything else is looked at: the old one is dead now,
+/// so losing this one would end the session.
+async fn store_rotated(
+    connector: &Connector,
+    secrets: &SharedSecrets,
+    body: &Value,
+) -> Result<bool, RefreshFailure> {
+    let Some(rotated) = body.get("refresh_token").and_then(Value::as_str) else {
+        return Ok(false);
+    };
+    let (id, rotated) = (connector.id.clone(), SecretString::from(rotated.to_owned()));
+    crate::core::secrets::blocking(secrets, move |store| {
+        crate::core::secrets::set_split(
+            store,
+            &id,
+            crate::core::secrets::SplitKind::RefreshToken,
+            &rotated,
+        )
+    })
+    .await
+    .map_err(|e| {
+        LoginError::new(
+            ErrorKind::Keyring,
+            format!("the rotated refresh token could not be stored: {e}"),
+        )
+    })?;
+    Ok(true)
+}
+
+/// Verify a refreshed ID token like the login's and check that it names the same identity.
+async fn refreshed_identity(
+    client: &reqwest::Client,
+    provider: &mut flow::Provider,
+    connector: &Connector,
+    options: &LoginOptions,
+    previous: &Identity,
+    id_token: &SecretString,
+) -> Result<Identity, RefreshFailure> {
+    let rules = Rules {
+        client_id: connector.auth.client_id(),
+        leeway: options.leeway,
+        // OIDC Core 12.2: a refreshed ID token carries no nonce to compare.
+        nonce: None,
+    };
+    let (_, identity) =
+        flow::verify_id_token(client, provider, &rules, id_token.expose_secret()).await?;
+    same_identity(previous, &identity).map_err(RefreshFailure::IdentityChanged)?;
+    Ok(identity)
+}
+
+fn into_refreshed(tokens: TokenSet, identity: Option<Identity>, rotated: bool) -> Refreshed {
     Refreshed {
         access_token: tokens.access_token,
         expires_in: tokens.expires_in,
-        refresh_token: tokens.refresh_token,
+        refresh_expires_in: tokens.refresh_expires_in,
+        rotated,
         scope: tokens.scope,
         identity,
     }

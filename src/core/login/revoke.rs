@@ -24,6 +24,7 @@ pub(super) async fn revoke(
     options: &LoginOptions,
     refresh_token: SecretString,
 ) -> Result<Revoked, LoginError> {
+    flow::check_as_saved(connector)?;
     let client = http::client(options, connector.ca_file.as_deref())?;
     let (provider, _) = flow::resolve_provider(&client, connector).await?;
     let Some(endpoint) = provider.revocation_endpoint.clone() else {
@@ -39,6 +40,7 @@ pub(super) async fn revoke(
     let what = "the revocation endpoint";
     let fetched = http::send(request, what, &endpoint, ErrorKind::TokenRequest).await?;
     if fetched.status.is_success() {
+        let endpoint = super::explain::terminal_text(&endpoint);
         return Ok(Revoked::Revoked { endpoint });
     }
     Err(http::status_error(

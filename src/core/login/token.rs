@@ -12,6 +12,8 @@ use super::{ErrorKind, LoginError};
 pub struct TokenSet {
     pub access_token: SecretString,
     pub expires_in: Option<u64>,
+    /// How long the refresh token lives unused (Keycloak; 0 for an offline session).
+    pub refresh_expires_in: Option<u64>,
     pub refresh_token: Option<SecretString>,
     pub id_token: Option<SecretString>,
     pub scope: Option<String>,
@@ -82,6 +84,7 @@ fn error_response(fetched: &http::Fetched, request: &TokenRequest<'_>) -> LoginE
     )
     .with_hint(token_error_hint(
         error,
+        description,
         request.redirect_uri,
         request.auth.has_secret(),
     ))
@@ -112,6 +115,7 @@ pub(super) fn token_set(body: &mut Value, endpoint: &str) -> Result<TokenSet, Lo
     Ok(TokenSet {
         access_token,
         expires_in: body.get("expires_in").and_then(number_as_u64),
+        refresh_expires_in: body.get("refresh_expires_in").and_then(number_as_u64),
         refresh_token: take_secret(body, "refresh_token"),
         id_token: take_secret(body, "id_token"),
         scope: body
