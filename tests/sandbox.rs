@@ -858,6 +858,7 @@ fn discovery_and_keys_are_keycloak_shaped_and_sign_the_tokens() {
         "require_pushed_authorization_requests",
         "authorization_response_iss_parameter_supported",
         "frontchannel_logout_supported",
+        "prompt_values_supported",
     ];
     for key in d.as_object().unwrap().keys() {
         assert!(
@@ -868,6 +869,11 @@ fn discovery_and_keys_are_keycloak_shaped_and_sign_the_tokens() {
     assert_eq!(
         d["id_token_signing_alg_values_supported"],
         serde_json::json!(["RS256"])
+    );
+    // Keycloak 26's list, select_account left out as there.
+    assert_eq!(
+        d["prompt_values_supported"],
+        serde_json::json!(["none", "login", "consent"])
     );
 
     let jwks = http_get(&sb.endpoint("certs")).json();

@@ -61,15 +61,6 @@ fn add_args(provider: &Provider, name: &str, client_id: &str, secret: &Secret) -
     args
 }
 
-/// No Secret Service reachable: no session bus address and an empty runtime dir (where a
-/// D-Bus client would look for a default bus).
-fn no_dbus(cmd: &mut Command, env: &Env) {
-    let runtime = env.path("no-bus-runtime");
-    std::fs::create_dir_all(&runtime).unwrap();
-    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env("XDG_RUNTIME_DIR", runtime);
-}
-
 fn login_json(env: &Env, name: &str, cmd_env: &[(&str, &str)], dbus: bool) -> (Value, Output) {
     let mut cmd = env.cmd(&["login", name, "--json"]);
     for (k, v) in cmd_env {

@@ -298,20 +298,13 @@ fn apply(flags: &ConnectorFlags, connector: &mut Connector) -> Result<(), Failur
             set_authority(&mut a.authority_url, &flags.authority);
             set(&mut a.client_id, &flags.client_id);
             set(&mut a.scopes, &flags.scopes);
-            toggle(
-                &mut a.validate_endpoints,
-                flags.validate_endpoints,
-                flags.no_validate_endpoints,
-            );
-            toggle(
-                &mut a.validate_issuer_name,
-                flags.validate_issuer_name,
-                flags.no_validate_issuer_name,
-            );
-            toggle(
-                &mut a.validate_token_issuer_name,
-                flags.validate_token_issuer_name,
-                flags.no_validate_token_issuer_name,
+            apply_validate_options(
+                flags,
+                [
+                    &mut a.validate_endpoints,
+                    &mut a.validate_issuer_name,
+                    &mut a.validate_token_issuer_name,
+                ],
             );
             toggle(&mut a.use_par, flags.par, flags.no_par);
             set_email(&mut a.prefill_user_email, &flags.prefill_user_email);
@@ -368,25 +361,41 @@ fn apply_service_user(
     }
     set(&mut a.client_id, &flags.client_id);
     set(&mut a.scopes, &flags.scopes);
-    toggle(
-        &mut a.validate_endpoints,
-        flags.validate_endpoints,
-        flags.no_validate_endpoints,
-    );
-    toggle(
-        &mut a.validate_issuer_name,
-        flags.validate_issuer_name,
-        flags.no_validate_issuer_name,
-    );
-    toggle(
-        &mut a.validate_token_issuer_name,
-        flags.validate_token_issuer_name,
-        flags.no_validate_token_issuer_name,
+    apply_validate_options(
+        flags,
+        [
+            &mut a.validate_endpoints,
+            &mut a.validate_issuer_name,
+            &mut a.validate_token_issuer_name,
+        ],
     );
     set_optional(&mut a.client_secret_env, &flags.client_secret_env);
     if let Some(params) = params {
         a.extra_params = params;
     }
+}
+
+/// The three Validate options (endpoints, issuer name, token issuer name), as OpenId
+/// Authentication and a service user with an authority have them.
+fn apply_validate_options(
+    flags: &ConnectorFlags,
+    [endpoints, issuer, token_issuer]: [&mut bool; 3],
+) {
+    toggle(
+        endpoints,
+        flags.validate_endpoints,
+        flags.no_validate_endpoints,
+    );
+    toggle(
+        issuer,
+        flags.validate_issuer_name,
+        flags.no_validate_issuer_name,
+    );
+    toggle(
+        token_issuer,
+        flags.validate_token_issuer_name,
+        flags.no_validate_token_issuer_name,
+    );
 }
 
 /// Any URL of the realm becomes the realm URL; the change is said on stderr.

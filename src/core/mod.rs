@@ -10,6 +10,7 @@ pub mod paths;
 pub mod qr;
 pub mod secrets;
 pub mod store;
+pub mod token_cache;
 pub mod tokens;
 pub mod validate;
 pub mod workspace;

@@ -155,6 +155,17 @@ pub fn is_loopback_host(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1"
 }
 
+/// A space inside a URL makes the url crate speak of "invalid international domain name",
+/// which sends people looking at the host; say what is wrong.
+fn refuse_spaces(value: &str) -> Result<(), String> {
+    if value.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "'{value}' contains a space: URLs cannot contain spaces (remove it, or write %20)"
+        ));
+    }
+    Ok(())
+}
+
 /// An absolute http(s) URL; `http` only on a loopback host.
 pub fn web_url(value: &str) -> Result<Url, String> {
     let value = value.trim();
@@ -165,6 +176,7 @@ pub fn web_url(value: &str) -> Result<Url, String> {
         // Not echoed: it could be a terminal escape.
         return Err("the URL contains control characters".into());
     }
+    refuse_spaces(value)?;
     let url = Url::parse(value).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => {
             format!("'{value}' is not an absolute URL: start it with https://")
@@ -245,6 +257,7 @@ pub fn endpoint_url(value: &str) -> Result<String, String> {
 /// The loopback redirect URI: `http://127.0.0.1[:port]/path`. No port means "any free port".
 pub fn redirect_uri(value: &str) -> Result<String, String> {
     let value = value.trim();
+    refuse_spaces(value)?;
     let url = Url::parse(value).map_err(|e| format!("'{value}' is not a valid URL ({e})"))?;
     if url.scheme() != "http" {
         return Err(format!(
@@ -625,6 +638,18 @@ fn check_email(slot: &mut Option<String>, errors: &mut Vec<FieldError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_space_in_a_url_says_so_instead_of_blaming_the_domain_name() {
+        for error in [
+            web_url("https://ifs example.com").unwrap_err(),
+            base_url("https://ifs.example.com/my path").unwrap_err(),
+            redirect_uri("http://127.0.0.1/call back").unwrap_err(),
+        ] {
+            assert!(error.contains("URLs cannot contain spaces"), "{error}");
+            assert!(!error.contains("international"), "{error}");
+        }
+    }
     use crate::core::connector::{OAuth2Auth, OpenIdAuth};
 
     #[test]
@@ -672,7 +697,8 @@ mod tests {
             ("http://10.0.0.1", "uses http"),
             ("https://user:pw@ifs.example.com", "carries credentials"),
             ("https://ifs.example.com/#x", "#fragment"),
-            ("https://exa mple.com", "not a valid URL"),
+            ("https://exa mple.com", "URLs cannot contain spaces"),
+            ("https://[::1", "not a valid URL"),
         ];
         for (input, want) in cases {
             let err = web_url(input).unwrap_err();

@@ -32,7 +32,7 @@ pub fn document(app: &AppState) -> Value {
         "pushed_authorization_request_endpoint": endpoint("ext/par/request"),
         "device_authorization_endpoint": endpoint("auth/device"),
         "grant_types_supported": [
-            "authorization_code", "refresh_token", super::device::DEVICE_CODE_GRANT,
+            "authorization_code", "refresh_token", super::device_endpoints::DEVICE_CODE_GRANT,
             "client_credentials",
         ],
         "response_types_supported": ["code"],
@@ -42,6 +42,9 @@ pub fn document(app: &AppState) -> Value {
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
+        // Keycloak's list: it leaves select_account out (and ignores it), so a client that
+        // warns about unlisted prompt values warns here as it would against IFS Cloud.
+        "prompt_values_supported": ["none", "login", "consent"],
         "scopes_supported": super::authorize::KNOWN_SCOPES,
         "claims_supported": [
             "aud", "sub", "iss", "auth_time", "name", "given_name", "family_name",

@@ -27,8 +27,8 @@ mod api;
 mod authorize;
 mod bearer;
 pub mod clients;
-mod device;
-mod devices;
+mod device_codes;
+mod device_endpoints;
 mod discovery;
 mod issue;
 mod keys;
@@ -221,18 +221,21 @@ fn router(app: Shared) -> Router {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route(&oidc("ext/par/request"), post(par::push))
-        .route(&oidc("auth/device"), post(device::authorize_device))
+        .route(
+            &oidc("auth/device"),
+            post(device_endpoints::authorize_device),
+        )
         .route(
             &format!("{REALM_PATH}/device"),
-            get(device::verification_page).post(device::submit_user_code),
+            get(device_endpoints::verification_page).post(device_endpoints::submit_user_code),
         )
         .route(
             &format!("{REALM_PATH}/device/{{id}}/authenticate"),
-            post(device::device_sign_in),
+            post(device_endpoints::device_sign_in),
         )
         .route(
             &format!("{REALM_PATH}/device/{{id}}/abort"),
-            get(device::device_abort),
+            get(device_endpoints::device_abort),
         )
         .route(&oidc("token"), post(token::token))
         .route(

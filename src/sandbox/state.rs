@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 
 use super::clients::Clients;
-use super::devices::Devices;
+use super::device_codes::Devices;
 use super::keys::SigningKeys;
 use super::users::User;
 

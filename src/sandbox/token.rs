@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::clients::{self, Client};
-use super::device;
+use super::device_endpoints;
 use super::issue::{self, Mint};
 use super::oauth::{FormParams, OAuthError, no_store};
 use super::pkce;
@@ -30,7 +30,7 @@ fn exchange(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, O
     match form.require("grant_type")? {
         "authorization_code" => authorization_code(app, client, &form),
         "refresh_token" => refresh_token(app, client, &form),
-        device::DEVICE_CODE_GRANT => device::token(app, client, &form),
+        device_endpoints::DEVICE_CODE_GRANT => device_endpoints::token(app, client, &form),
         "client_credentials" => service::token(app, client, &form),
         other => Err(OAuthError::new(
             axum::http::StatusCode::BAD_REQUEST,

@@ -419,20 +419,34 @@ where
                 connector,
                 secret,
                 then_test,
+                new_group,
             } => self.messages.workspace_job(
                 TaskKind::Save,
                 &self.workspace,
-                move |ws| ws.save(*connector, secret).map(Box::new),
+                move |ws| {
+                    crate::tui::screens::wizard::save_with_group(ws, *connector, secret, new_group)
+                        .map(Box::new)
+                },
                 move |result| Message::Saved { result, then_test },
             ),
-            Command::AddGroup(group) => self.messages.workspace_job(
-                TaskKind::AddGroup,
-                &self.workspace,
-                move |ws| ws.add_group(&group).map(|()| group),
-                Message::GroupAdded,
-            ),
-            Command::CheckDiscovery { generation, auth } => {
-                let check = self.engine.check_discovery(*auth);
+            Command::FindRealm {
+                generation,
+                base_url,
+            } => self.find_realm(generation, base_url),
+            Command::Confirm {
+                title,
+                message,
+                yes_label,
+                on_yes,
+            } => self.state.popups.push(Popup::Confirm(ConfirmPopup::new(
+                title, message, yes_label, *on_yes,
+            ))),
+            Command::CheckDiscovery {
+                generation,
+                auth,
+                ca_file,
+            } => {
+                let check = self.engine.check_discovery(*auth, ca_file);
                 self.messages.spawn(TaskKind::DiscoveryCheck, async move {
                     Message::DiscoveryChecked {
                         generation,
@@ -440,8 +454,12 @@ where
                     }
                 });
             }
-            Command::FetchEndpoints { generation, url } => {
-                let fetch = self.engine.fetch_discovery(url);
+            Command::FetchEndpoints {
+                generation,
+                url,
+                ca_file,
+            } => {
+                let fetch = self.engine.fetch_discovery(url, ca_file);
                 self.messages.spawn(TaskKind::DiscoveryFetch, async move {
                     Message::EndpointsFetched {
                         generation,
@@ -490,6 +508,14 @@ where
         };
         let popup = ConfirmPopup::new("Delete connector", message, "Delete", delete);
         self.state.popups.push(Popup::Confirm(popup));
+    }
+
+    fn find_realm(&mut self, generation: u64, base_url: String) {
+        let find = self.engine.find_realm(base_url);
+        self.messages.spawn(TaskKind::FindRealm, async move {
+            let result = find.await.map(Box::new);
+            Message::RealmFound { generation, result }
+        });
     }
 
     fn ask_leave_wizard(&mut self, name: &str) {
@@ -683,19 +709,14 @@ where
                 self.reload();
             }
             Message::Duplicated(Err(error)) => self.report("Could not duplicate", &error),
-            Message::GroupAdded(result) => {
-                let ok = result.is_ok();
-                let groups = self.state.list.groups().to_vec();
-                if let Some(wizard) = self.state.wizard_mut() {
-                    wizard.on_group_added(result, &groups);
-                }
-                if ok {
-                    self.reload();
-                }
-            }
             Message::DiscoveryChecked { generation, check } => {
                 if let Some(wizard) = self.state.wizard_mut() {
                     wizard.on_check(generation, *check);
+                }
+            }
+            Message::RealmFound { generation, result } => {
+                if let Some(wizard) = self.state.wizard_mut() {
+                    wizard.on_realm_found(generation, result.map(|d| *d));
                 }
             }
             Message::EndpointsFetched { generation, result } => {
@@ -825,9 +846,10 @@ fn command_name(command: &Command) -> &'static str {
         Command::AskLogout(_) => "ask logout",
         Command::Logout(_) => "logout",
         Command::Save { .. } => "save",
-        Command::AddGroup(_) => "add group",
         Command::CheckDiscovery { .. } => "check discovery",
         Command::FetchEndpoints { .. } => "fetch endpoints",
+        Command::FindRealm { .. } => "find realm",
+        Command::Confirm { .. } => "confirm",
         Command::RecordTest { .. } => "record test",
         Command::Copy(_) => "copy",
         Command::ShowError { .. } => "show error",

@@ -33,15 +33,32 @@ pub enum Command {
         connector: Box<Connector>,
         secret: SecretChange,
         then_test: bool,
+        /// An agent group made in the wizard: created with the connector, not before, so
+        /// a discarded wizard leaves no group behind.
+        new_group: Option<String>,
     },
-    AddGroup(String),
     CheckDiscovery {
         generation: u64,
         auth: Box<OpenIdAuth>,
+        /// The connector's CA file, trusted for this request as for its logins.
+        ca_file: Option<String>,
     },
     FetchEndpoints {
         generation: u64,
         url: String,
+        ca_file: Option<String>,
+    },
+    /// Look for the realm from a Base URL (`core::ifs::discover`).
+    FindRealm {
+        generation: u64,
+        base_url: String,
+    },
+    /// Ask a yes/no question; "yes" runs `on_yes`.
+    Confirm {
+        title: String,
+        message: String,
+        yes_label: &'static str,
+        on_yes: Box<Command>,
     },
     /// What a finished test login leaves on the connector (core::describe::last_test); the
     /// app stamps it with its clock.

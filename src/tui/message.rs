@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::core::connector::{Connector, ConnectorId};
+use crate::core::ifs::discover::Discovery;
 use crate::core::login::discovery::{DiscoveryCheck, ProviderMetadata};
 use crate::core::login::{DevicePrompt, LoginError, LoginEvent, LoginOutcome};
 use crate::core::secrets::SecretsError;
@@ -26,10 +27,10 @@ pub enum TaskKind {
     Duplicate,
     Delete,
     Save,
-    AddGroup,
     RecordTest,
     DiscoveryCheck,
     DiscoveryFetch,
+    FindRealm,
     DeviceSupport,
     TestLogin,
     Logout,
@@ -44,10 +45,10 @@ impl TaskKind {
             TaskKind::Duplicate => "duplicate",
             TaskKind::Delete => "delete",
             TaskKind::Save => "save",
-            TaskKind::AddGroup => "add group",
             TaskKind::RecordTest => "record test",
             TaskKind::DiscoveryCheck => "discovery check",
             TaskKind::DiscoveryFetch => "discovery fetch",
+            TaskKind::FindRealm => "find realm",
             TaskKind::DeviceSupport => "device login check",
             TaskKind::TestLogin => "test login",
             TaskKind::Logout => "logout",
@@ -69,7 +70,6 @@ pub enum Message {
         result: Result<Option<SecretsError>, WorkspaceError>,
     },
     Duplicated(Result<Box<Connector>, WorkspaceError>),
-    GroupAdded(Result<String, WorkspaceError>),
     DiscoveryChecked {
         generation: u64,
         check: Box<DiscoveryCheck>,
@@ -77,6 +77,11 @@ pub enum Message {
     EndpointsFetched {
         generation: u64,
         result: Result<Box<ProviderMetadata>, LoginError>,
+    },
+    /// What `core::ifs::discover` found from a Base URL; `Err` for an unusable Base URL.
+    RealmFound {
+        generation: u64,
+        result: Result<Box<Discovery>, String>,
     },
     Login {
         run: u64,
@@ -234,7 +239,10 @@ mod tests {
     #[tokio::test]
     async fn blocking_work_reports_its_message() {
         let (sender, mut rx) = MessageSender::channel();
-        sender.spawn_blocking(TaskKind::AddGroup, || Message::GroupAdded(Ok("eu".into())));
-        assert!(matches!(rx.recv().await, Some(Message::GroupAdded(Ok(g))) if g == "eu"));
+        sender.spawn_blocking(TaskKind::Save, || Message::TestRecorded(Ok(())));
+        assert!(matches!(
+            rx.recv().await,
+            Some(Message::TestRecorded(Ok(())))
+        ));
     }
 }

@@ -30,6 +30,8 @@ mod widgets;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wizard_flows;
 
 pub use app::{App, AppOptions, Clock};
 pub use clipboard::{Clipboard, MemoryClipboard};

@@ -44,6 +44,7 @@ use time::OffsetDateTime;
 
 use crate::core::Context;
 use crate::core::connector::{Auth, Connector, ConnectorId, OAuth2Auth, OpenIdAuth, Param};
+use crate::core::ifs::discover::Discovery;
 use crate::core::login::discovery::{CheckItem, DiscoveryCheck, ProviderMetadata};
 use crate::core::login::{
     Claims, DevicePrompt, ErrorKind, LoginError, LoginEvent, LoginOutcome, ProbeResult,
@@ -279,10 +280,38 @@ pub struct FakeEngine {
     /// The provider has no device authorization endpoint.
     pub no_device: AtomicBool,
     pub browser_problem: Mutex<Option<String>>,
+    /// The CA file each discovery check or fetch was asked to trust, in order.
+    pub ca_files: Mutex<Vec<Option<String>>>,
+    /// The URLs the OAuth2 step's fill fetched.
+    pub fetched: Mutex<Vec<String>>,
+    /// What "Find" answers; a realm under the Base URL when unset.
+    pub realm: Mutex<Option<Result<Discovery, String>>>,
+}
+
+/// What `discover` reports for an IFS Cloud at `base_url` whose realm is `prod`.
+pub fn found_realm(base_url: &str) -> Discovery {
+    use crate::core::ifs::discover::Found;
+    let authority = format!("{base_url}/auth/realms/prod");
+    Discovery {
+        base_url: base_url.to_owned(),
+        tried: Vec::new(),
+        found: Some(Found {
+            discovery_url: crate::core::validate::discovery_url(&authority),
+            authority,
+            realm: "prod".into(),
+            found_at: format!("the Location header of {base_url}/main/ifsapplications/web/"),
+            web_client_id: Some("IFS_aurena".into()),
+        }),
+    }
 }
 
 impl Engine for FakeEngine {
-    fn check_discovery(&self, _auth: OpenIdAuth) -> BoxFuture<'static, DiscoveryCheck> {
+    fn check_discovery(
+        &self,
+        _auth: OpenIdAuth,
+        ca_file: Option<String>,
+    ) -> BoxFuture<'static, DiscoveryCheck> {
+        self.ca_files.lock().unwrap().push(ca_file);
         let check = self
             .check
             .lock()
@@ -292,10 +321,18 @@ impl Engine for FakeEngine {
         Box::pin(async move { check })
     }
 
+    fn find_realm(&self, base_url: String) -> BoxFuture<'static, Result<Discovery, String>> {
+        let found = self.realm.lock().unwrap().clone();
+        Box::pin(async move { found.unwrap_or_else(|| Ok(found_realm(&base_url))) })
+    }
+
     fn fetch_discovery(
         &self,
-        _url: String,
+        url: String,
+        ca_file: Option<String>,
     ) -> BoxFuture<'static, Result<ProviderMetadata, LoginError>> {
+        self.ca_files.lock().unwrap().push(ca_file);
+        self.fetched.lock().unwrap().push(url);
         let result = self
             .metadata
             .lock()

@@ -32,6 +32,10 @@ pub const OTHER_REDIRECT: &str = "ifs_other_redirect";
 /// Public; its access tokens live 5 s (client attribute `access.token.lifespan`).
 pub const SHORT_LIVED: &str = "ifs_short";
 pub const SHORT_LIFESPAN_SECS: u64 = 5;
+/// Public; its sessions idle out after [`IDLE_SECS`] (client attribute
+/// `client.session.idle.timeout`; IFS's is 30 minutes) and its access tokens live 5 s.
+pub const IDLE: &str = "ifs_idle";
+pub const IDLE_SECS: i64 = 4;
 
 /// A user of the realm: login name, password, full name, email.
 pub struct User {

@@ -881,6 +881,15 @@ impl Env {
     }
 }
 
+/// No Secret Service reachable for `cmd`: no session bus address and an empty runtime dir
+/// (where a D-Bus client would look for a default bus).
+pub fn no_dbus(cmd: &mut Command, env: &Env) {
+    let runtime = env.path("no-bus-runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("XDG_RUNTIME_DIR", runtime);
+}
+
 /// The stable id of connector `name`, from `show --json`.
 pub fn connector_id(env: &Env, name: &str) -> String {
     let out = env.run(&["show", name, "--json"], None);

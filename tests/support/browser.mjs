@@ -3,7 +3,8 @@
 // waits for the program's loopback callback page; logs one JSON result line (see flow-common.mjs)
 // and exits 0 on success, 1 on failure. With BROWSER_ACTION=device the URL is Keycloak's device
 // verification page: it enters the user code, signs in, grants access, and succeeds on the
-// "Device Login Successful" page.
+// "Device Login Successful" page. After prompt=login Keycloak asks again on a re-authentication
+// page (the password only, under the user's name); the result then says `reauthentication: true`.
 //
 // HTTPS: with BROWSER_TRUST_SPKI (base64 SHA-256 of a server key) Chromium accepts exactly the
 // certificates with that key (the rig's Keycloak), and still refuses every other bad certificate.
@@ -147,12 +148,17 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
           || document.querySelector('#kc-form-login input[name=username]')
           || document.querySelector('#kc-form-login input[name=password]');
         const text = document.body?.innerText ?? '';
+        const username = document.querySelector('#kc-form-login input[name=username]');
+        const visible = (el) => !!el && el.type !== 'hidden' && el.getClientRects().length > 0;
         return {
           url: location.href,
           ready: document.readyState,
           title: document.title,
           login: !!login,
           keycloak: !!document.querySelector('#kc-form-login'),
+          // Keycloak's re-authentication page: the password only, under the user's name.
+          reauth: !!document.querySelector('#kc-form-login input[name=password]') && !visible(username),
+          rememberMe: visible(document.querySelector('#rememberMe')),
           prefill: login && login.name !== 'password' ? login.value : null,
           consent: !!document.querySelector('input[name=prompt][value=consent], #kc-oauth [name=accept]'),
           deviceCode: !!document.querySelector('input[name=device_user_code]'),
@@ -186,6 +192,7 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
       if (state.login) {
         result.login_prefill = state.prefill || null;
         result.login_pages = (result.login_pages || 0) + 1;
+        if (state.reauth) result.reauthentication = true;
       }
       const deny = cfg.action === 'deny' || (cfg.action === 'deny-consent' && state.consent);
       try {
@@ -201,7 +208,8 @@ await runBounded('chromium', url, cfg, async (result, onCleanup) => {
             await page.fill(field, cfg.login || state.prefill || 'alice', { timeout: Math.min(10000, left()) });
           }
           await page.fill('input[name=password]', cfg.password, { timeout: Math.min(10000, left()) });
-          if (cfg.rememberMe && state.keycloak) await page.check('#rememberMe', { timeout: Math.min(10000, left()) });
+          // The re-authentication page has no "Remember me": waiting for it would stall here.
+          if (cfg.rememberMe && state.rememberMe) await page.check('#rememberMe', { timeout: Math.min(10000, left()) });
           await page.click(state.keycloak ? '#kc-login' : 'button[type=submit]', { timeout: Math.min(10000, left()) });
         } else {
           diag('chromium: consenting');

@@ -221,7 +221,8 @@ mod tests {
         #[test]
         fn any_path_or_query_after_the_realm_is_dropped(
             realm in "[A-Za-z0-9_-]{1,20}",
-            rest in proptest::collection::vec("[A-Za-z0-9._-]{1,12}", 0..5),
+            // "." and ".." are not names: URL parsing resolves them away.
+            rest in proptest::collection::vec("[A-Za-z0-9_-][A-Za-z0-9._-]{0,11}", 0..5),
             query in proptest::option::of("[a-z_]{1,8}=[A-Za-z0-9%]{0,16}"),
         ) {
             let mut given = format!("https://ifs.example.com/auth/realms/{realm}/{}", rest.join("/"));

@@ -14,16 +14,15 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::discovery;
-use super::explain::{error_with_description, provider_text};
-use super::flow::{self, Recorder};
+use super::explain::{self, error_with_description, provider_text};
 use super::http::{self, ClientAuth};
 use super::id_token;
 use super::policy;
 use super::probe;
-use super::token::{self, TokenSet};
+use super::recorder::{self, Found, Recorder};
+use super::token_endpoint::{self, TokenSet};
 use super::{
-    Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, ProbeResult,
-    SignatureStatus, Step,
+    Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, SignatureStatus, Step,
 };
 use crate::core::connector::{Auth, ClientCredentialsAuth, Connector, OpenIdAuth, SecretSource};
 use crate::core::secrets::{self, SecretKind, SecretsError, SharedSecrets};
@@ -83,14 +82,6 @@ fn service_auth(connector: &Connector) -> Result<&ClientCredentialsAuth, LoginEr
 
 // ---- the test login ----------------------------------------------------------------------------
 
-/// What the login learned that outlives a later failure.
-#[derive(Default)]
-struct Found {
-    claims: Option<Claims>,
-    probe: Option<ProbeResult>,
-    late_error: Option<LoginError>,
-}
-
 pub(super) async fn run(
     connector: Connector,
     secrets: SharedSecrets,
@@ -103,23 +94,10 @@ pub(super) async fn run(
     let mut found = Found::default();
     let result = tokio::select! {
         biased;
-        () = cancel.cancelled() => Err(flow::cancelled()),
+        () = cancel.cancelled() => Err(recorder::cancelled()),
         result = steps(&connector, &secrets, &options, &events, &mut recorder, &mut found) => result,
     };
-    recorder.abandon();
-    let error = result.err().or(found.late_error);
-    let ok = error.is_none() && recorder.steps.iter().all(|s| s.ok);
-    match &error {
-        None => tracing::info!(ok, "service user test login finished"),
-        Some(e) => tracing::warn!(kind = e.kind.as_str(), "test login failed: {}", e.message),
-    }
-    LoginOutcome {
-        ok,
-        steps: recorder.steps,
-        claims: found.claims,
-        probe: found.probe,
-        error,
-    }
+    recorder.outcome(result, found, "service user test login")
 }
 
 async fn steps(
@@ -130,7 +108,7 @@ async fn steps(
     recorder: &mut Recorder,
     found: &mut Found,
 ) -> Result<(), LoginError> {
-    super::flow::check_as_saved(connector)?;
+    super::rules::check_as_saved(connector)?;
     let auth = service_auth(connector)?;
     let client = http::client(options, connector.ca_file.as_deref())?;
     let endpoint = if auth.authority_url.is_some() {
@@ -181,12 +159,13 @@ async fn cache(
     events: &mpsc::UnboundedSender<LoginEvent>,
     tokens: &TokenSet,
 ) {
-    let cached = crate::core::tokens::Cached::after_login(
+    let cached = crate::core::token_cache::Cached::after_login(
         &tokens.access_token,
         tokens.expires_in,
         tokens.scope.clone(),
     );
-    if let Err(e) = crate::core::tokens::store_service_cache(secrets, connector, &cached).await {
+    if let Err(e) = crate::core::token_cache::store_service_cache(secrets, connector, &cached).await
+    {
         tracing::warn!(error = %e, "could not cache the access token");
         let _ = events.send(LoginEvent::Notice(format!(
             "the access token could not be cached in the keyring ({e})"
@@ -214,7 +193,7 @@ pub(super) async fn fetch(
     options: &LoginOptions,
 ) -> Result<ServiceToken, LoginError> {
     let secrets = secrets::for_connector(connector, secrets);
-    super::flow::check_as_saved(connector)?;
+    super::rules::check_as_saved(connector)?;
     let auth = service_auth(connector)?;
     let client = http::client(options, connector.ca_file.as_deref())?;
     let (endpoint, _) = resolve(&client, auth).await?;
@@ -361,7 +340,7 @@ async fn request_token(
         return Err(refusal(&fetched, url, connector));
     }
     let mut body = http::json_body(&fetched, what, url, ErrorKind::TokenRequest)?;
-    let tokens = token::token_set(&mut body, url)?;
+    let tokens = token_endpoint::token_set(&mut body, url)?;
     if tokens.refresh_token.is_some() {
         // RFC 6749 section 4.4.3: should not be issued; a new request is as cheap as a refresh.
         tracing::info!("the provider sent a refresh token with client credentials; not kept");
@@ -390,12 +369,17 @@ fn refusal(fetched: &http::Fetched, url: &str, connector: &Connector) -> LoginEr
             error_with_description(error, text("error_description"))
         ),
     )
-    .with_hint(refusal_hint(error, connector))
+    .with_hint(refusal_hint(error, text("error_description"), connector))
 }
 
-fn refusal_hint(error: &str, connector: &Connector) -> String {
+fn refusal_hint(error: &str, description: Option<&str>, connector: &Connector) -> String {
     let name = &connector.name;
     match error {
+        // Keycloak answers a wrong secret with unauthorized_client (RFC 6749 says
+        // invalid_client); only its description tells it from Service Accounts being off.
+        "unauthorized_client" if explain::is_client_credentials_failure(description) => {
+            refusal_hint("invalid_client", None, connector)
+        }
         "invalid_client" | "unauthorized" => {
             let fix = match connector.secret_source() {
                 Some(SecretSource::Env(var)) => format!("the value of ${var}"),
@@ -405,6 +389,14 @@ fn refusal_hint(error: &str, connector: &Connector) -> String {
                 "the client secret or the Client ID is wrong: check the Client ID \
                  (case-sensitive) and the secret ({fix}); IFS shows the secret on the IAM client"
             )
+        }
+        // Keycloak: "Public client not allowed to retrieve service account".
+        "unauthorized_client"
+            if description.is_some_and(|d| d.to_ascii_lowercase().contains("public client")) =>
+        {
+            "the IAM client is public, and only a confidential one has a service user: turn off \
+             Public Client and turn on Service Accounts on the IAM client, then store its secret"
+                .into()
         }
         "unauthorized_client" | "unsupported_grant_type" => {
             "the IAM client may not use the client credentials grant: turn on Service Accounts \
@@ -508,6 +500,7 @@ fn claims_of(payload: &Value) -> Claims {
             .or_else(|| text("upn"))
             .or_else(|| text("client_id"))
             .or_else(|| text("clientId")),
+        upn: text("upn"),
         signature: Some(SignatureStatus::NotVerifiedAccessToken),
         ..Claims::default()
     }
@@ -540,6 +533,7 @@ mod tests {
             "sub": "1234",
             "aud": ["account", "ifs"],
             "preferred_username": "service-account-svc",
+            "upn": "service-account-svc",
         })));
         let auth = ClientCredentialsAuth::default();
         let (claims, detail) = read_access_token(
@@ -549,6 +543,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(claims.name.as_deref(), Some("service-account-svc"));
+        assert_eq!(claims.upn.as_deref(), Some("service-account-svc"));
         assert_eq!(claims.aud, ["account", "ifs"]);
         assert_eq!(
             claims.signature,
@@ -607,13 +602,22 @@ mod tests {
             "svc",
             Auth::ClientCredentials(ClientCredentialsAuth::default()),
         );
-        assert!(refusal_hint("unauthorized_client", &c).contains("Service Accounts"));
-        assert!(refusal_hint("invalid_client", &c).contains("--client-secret-stdin"));
+        assert!(refusal_hint("unauthorized_client", None, &c).contains("Service Accounts"));
+        assert!(refusal_hint("invalid_client", None, &c).contains("--client-secret-stdin"));
+        // Keycloak's words for a wrong secret, and for Service Accounts off.
+        let wrong = Some("Invalid client or Invalid client credentials");
+        let hint = refusal_hint("unauthorized_client", wrong, &c);
+        assert!(hint.contains("secret"), "{hint}");
+        assert!(!hint.contains("Service Accounts"), "{hint}");
+        let off = Some("Client not enabled to retrieve service account");
+        assert!(refusal_hint("unauthorized_client", off, &c).contains("Service Accounts"));
+        let public = Some("Public client not allowed to retrieve service account");
+        assert!(refusal_hint("unauthorized_client", public, &c).contains("turn off Public Client"));
         let mut env = c.clone();
         if let Auth::ClientCredentials(a) = &mut env.auth {
             a.client_secret_env = Some("SVC_SECRET".into());
         }
-        assert!(refusal_hint("invalid_client", &env).contains("$SVC_SECRET"));
+        assert!(refusal_hint("invalid_client", None, &env).contains("$SVC_SECRET"));
     }
 
     #[test]

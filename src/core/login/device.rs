@@ -11,12 +11,15 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::client_auth::client_auth_for;
 use super::explain::{error_with_description, provider_text};
-use super::flow::{self, Context, Provider, Recorder};
 use super::http::{self, ClientAuth};
 use super::pkce::Pkce;
 use super::policy;
-use super::token::{self, TokenSet};
+use super::provider::Provider;
+use super::recorder::Context;
+use super::recorder::Recorder;
+use super::token_endpoint::{self, TokenSet};
 use super::{ErrorKind, LoginError, Step};
 
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -93,7 +96,7 @@ async fn authorize(
         .with_hint("log in with a browser instead, or pass the redirected URL by hand")
     })?;
     policy::require_https("the device authorization endpoint", endpoint)?;
-    let (auth, auth_detail) = flow::client_auth(cx, provider).await?;
+    let (auth, auth_detail) = client_auth_for(cx.connector, cx.secrets, provider).await?;
     let pkce = cx.connector.auth.uses_pkce().then(Pkce::generate);
     let mut form = vec![("scope".to_owned(), cx.connector.auth.scopes().into())];
     if let Some(pkce) = &pkce {
@@ -271,7 +274,7 @@ async fn poll_once(
     };
     let body = http::json_body(&fetched, what, endpoint, ErrorKind::TokenRequest);
     if fetched.status.is_success() {
-        return match body.and_then(|mut b| token::token_set(&mut b, endpoint)) {
+        return match body.and_then(|mut b| token_endpoint::token_set(&mut b, endpoint)) {
             Ok(tokens) => PollAnswer::Tokens(tokens),
             Err(error) => PollAnswer::Failed(error),
         };

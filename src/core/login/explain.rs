@@ -123,6 +123,17 @@ pub fn token_error_hint(
         "invalid_scope" => {
             "a requested scope is not allowed for this IAM client: check the Scopes".into()
         }
+        // Keycloak's answer to offline_access ("Stay signed in") for a client or user without
+        // the offline_access role: "Offline tokens not allowed for the user or client".
+        "not_allowed"
+            if description.is_some_and(|d| d.to_ascii_lowercase().contains("offline")) =>
+        {
+            "Stay signed in asks for offline_access, which this IAM client or user may not have: \
+             give the user the offline_access role (IFS: the default roles) and keep the \
+             offline_access client scope on the IAM client, or turn it off with `ifs-connect \
+             edit NAME --no-offline-access`"
+                .into()
+        }
         "unsupported_grant_type" => {
             "the provider does not allow the authorization code grant for this client".into()
         }
@@ -137,7 +148,7 @@ pub fn token_error_hint(
 
 /// Keycloak's description of a failed client authentication ("Invalid client or Invalid client
 /// credentials", "Authentication failed.").
-fn is_client_credentials_failure(description: Option<&str>) -> bool {
+pub fn is_client_credentials_failure(description: Option<&str>) -> bool {
     description.is_some_and(|d| {
         let d = d.to_ascii_lowercase();
         d.contains("client credentials") || d.contains("authentication failed")
@@ -283,6 +294,15 @@ mod tests {
         assert!(hint.contains("--client-secret-stdin"), "{hint}");
         let hint = token_error_hint("unauthorized_client", None, "x", true);
         assert!(hint.contains("Standard Flow"), "{hint}");
+    }
+
+    #[test]
+    fn keycloaks_refusal_of_offline_tokens_names_the_role_and_the_way_out() {
+        let described = Some("Offline tokens not allowed for the user or client");
+        let hint = token_error_hint("not_allowed", described, "x", false);
+        assert!(hint.contains("offline_access role"), "{hint}");
+        assert!(hint.contains("--no-offline-access"), "{hint}");
+        assert!(!token_error_hint("not_allowed", None, "x", false).contains("offline"));
     }
 
     #[test]

@@ -2,9 +2,6 @@
 //! failure up to the ID token ends the flow (nothing after it could be trusted), while a failed
 //! API probe still lets a good refresh token be saved.
 
-use std::future::Future;
-use std::time::Instant;
-
 use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -13,23 +10,25 @@ use tokio_util::sync::CancellationToken;
 use super::authorize;
 use super::browser::{self, Plan};
 use super::callback::Expected;
-use super::discovery::{self, ProviderMetadata};
+use super::client_auth::client_auth_for;
 use super::http::{self, ClientAuth};
 use super::id_token;
 use super::loopback::{self, Listener, Source, WaitEnd, WaitFor};
 use super::pkce::{self, Pkce};
 use super::policy;
 use super::probe;
-use super::token::{self, TokenSet};
+use super::provider::{Provider, fetch_jwks, needs_discovery, resolve_provider};
+use super::recorder::{Context, Found, Recorder, cancelled};
+use super::rules::{check_as_saved, probe_url_allowed};
+use super::token_endpoint::{self, TokenSet};
 use super::userinfo;
+use super::verify::{Rules, verify_id_token};
 use super::{
-    Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, ProbeResult,
-    SignatureStatus, Step, StepReport,
+    Claims, ErrorKind, LoginError, LoginEvent, LoginOptions, LoginOutcome, SignatureStatus, Step,
 };
 use super::{DevicePrompt, Identity, device};
-use crate::core::connector::{Auth, Connector};
-use crate::core::secrets::{self, SecretKind, SharedSecrets};
-use crate::core::validate;
+use crate::core::connector::Connector;
+use crate::core::secrets::SharedSecrets;
 
 /// How the user grants access: in a browser that comes back to the loopback listener (or
 /// pastes the redirected URL), or on another device with a user code (RFC 8628).
@@ -61,135 +60,7 @@ pub async fn run(
         () = cancel.cancelled() => Err(cancelled()),
         result = steps(&context, &mut recorder, &mut found, &mut mode) => result,
     };
-    // A step still running when cancel fired is reported as failed, so no step hangs open.
-    recorder.abandon();
-    let error = result.err().or(found.late_error);
-    let ok = error.is_none() && recorder.steps.iter().all(|s| s.ok);
-    match &error {
-        None => tracing::info!(ok, "test login finished"),
-        Some(e) => tracing::warn!(kind = e.kind.as_str(), "test login failed: {}", e.message),
-    }
-    LoginOutcome {
-        ok,
-        steps: recorder.steps,
-        claims: found.claims,
-        probe: found.probe,
-        error,
-    }
-}
-
-/// The connector's rules, checked again when it is used and not only when it was saved: a
-/// hand-edited config file (`base_url = "http://..."`, an extra `request_uri`) must not send a
-/// token or a secret where a saved one never could.
-pub(super) fn check_as_saved(connector: &Connector) -> Result<(), LoginError> {
-    let mut copy = connector.clone();
-    let Err(errors) = validate::validate_connector(&mut copy) else {
-        return Ok(());
-    };
-    let problems: Vec<String> = errors
-        .0
-        .iter()
-        .filter(|e| guards_a_secret(e.field, connector))
-        .map(|e| format!("{}: {}", e.field.label(), e.message))
-        .collect();
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(LoginError::new(
-        ErrorKind::Config,
-        format!(
-            "the connector '{}' breaks its own rules as saved ({})",
-            connector.name,
-            problems.join("; ")
-        ),
-    )
-    .with_hint(format!(
-        "the config file was probably edited by hand: fix it with `ifs-connect edit {}`",
-        connector.name
-    )))
-}
-
-/// The rules that decide where a token, a code or the client secret may go: every URL, the
-/// redirect URI and the extra parameters. (A name or scope the saved form would reject sends
-/// nothing anywhere; an empty Base URL only skips the API probe.)
-fn guards_a_secret(field: validate::Field, connector: &Connector) -> bool {
-    use validate::Field;
-    match field {
-        Field::BaseUrl => !connector.base_url.trim().is_empty(),
-        Field::RedirectUri
-        | Field::ProbePath
-        | Field::AuthorityUrl
-        | Field::AuthorizationEndpoint
-        | Field::TokenEndpoint
-        | Field::ExtraParams
-        | Field::Issuer => true,
-        _ => false,
-    }
-}
-
-/// The API probe gets the access token, so its URL obeys the HTTPS rule and stays on the Base
-/// URL's host.
-fn probe_url_allowed(base_url: &str, url: &str) -> Result<(), LoginError> {
-    let probe = policy::require_https("the API probe URL", url)?;
-    let base = url::Url::parse(base_url).ok();
-    let same_host = base.is_some_and(|b| {
-        b.host_str() == probe.host_str()
-            && b.port_or_known_default() == probe.port_or_known_default()
-    });
-    if same_host {
-        Ok(())
-    } else {
-        Err(LoginError::new(
-            ErrorKind::Probe,
-            format!("the API probe URL {url} is not on the Base URL's host"),
-        )
-        .with_hint("set a probe path below the Base URL"))
-    }
-}
-
-pub(super) fn cancelled() -> LoginError {
-    LoginError::new(ErrorKind::Cancelled, "the test login was cancelled")
-}
-
-/// What every step may read.
-pub(super) struct Context<'a> {
-    pub(super) connector: &'a Connector,
-    pub(super) secrets: &'a SharedSecrets,
-    pub(super) options: &'a LoginOptions,
-    pub(super) events: &'a mpsc::UnboundedSender<LoginEvent>,
-    pub(super) cancel: &'a CancellationToken,
-}
-
-/// What the flow learned that outlives a failure: shown even when a later step fails.
-#[derive(Default)]
-struct Found {
-    claims: Option<Claims>,
-    probe: Option<ProbeResult>,
-    /// A failure after which the flow went on (the API probe).
-    late_error: Option<LoginError>,
-}
-
-/// Where the endpoints and the rules for this connector come from. Shared with the refresh,
-/// device and revocation code, which must follow the same rules as the test login.
-pub(super) struct Provider {
-    pub(super) authorization_endpoint: String,
-    pub(super) token_endpoint: String,
-    pub(super) userinfo_endpoint: Option<String>,
-    pub(super) par_endpoint: Option<String>,
-    /// RFC 8628; only known from discovery.
-    pub(super) device_endpoint: Option<String>,
-    /// RFC 7009; only known from discovery.
-    pub(super) revocation_endpoint: Option<String>,
-    /// The issuer the ID token and the callback's `iss` are compared with.
-    pub(super) issuer: Option<String>,
-    pub(super) compare_token_issuer: bool,
-    pub(super) iss_parameter_supported: bool,
-    pub(super) jwks: Option<Value>,
-    pub(super) jwks_uri: Option<String>,
-    pub(super) id_token_algs: Vec<String>,
-    pub(super) token_auth_methods: Vec<String>,
-    /// `prompt_values_supported` from discovery (empty: not advertised).
-    pub(super) prompt_values: Vec<String>,
+    recorder.outcome(result, found, "test login")
 }
 
 async fn steps(
@@ -368,156 +239,6 @@ async fn discover(
         .await
 }
 
-/// An OAuth2 connector without an issuer has all its endpoints in its own settings.
-fn needs_discovery(connector: &Connector) -> bool {
-    match &connector.auth {
-        Auth::OpenId(_) => true,
-        Auth::OAuth2(auth) => auth.issuer.is_some(),
-        Auth::ClientCredentials(auth) => auth.authority_url.is_some(),
-    }
-}
-
-/// The provider's endpoints and rules, from discovery when the connector has an issuer. The
-/// detail describes the discovery for the step list (None when none ran). The refresh,
-/// device and revocation code use this too, so they apply exactly the test login's rules.
-pub(super) async fn resolve_provider(
-    client: &reqwest::Client,
-    connector: &Connector,
-) -> Result<(Provider, Option<String>), LoginError> {
-    match &connector.auth {
-        Auth::OpenId(auth) => {
-            let check = discovery::check(client, auth).await;
-            if let Some(error) = check.error {
-                return Err(error);
-            }
-            let metadata = check.metadata.ok_or_else(|| {
-                LoginError::new(ErrorKind::Discovery, "discovery returned nothing")
-            })?;
-            let provider = openid_provider(auth, metadata)?;
-            let detail = discovery_detail(&provider, &check.discovery_url);
-            Ok((provider, Some(detail)))
-        }
-        Auth::OAuth2(auth) => {
-            let mut provider = Provider {
-                authorization_endpoint: auth.authorization_endpoint.clone(),
-                token_endpoint: auth.token_endpoint.clone(),
-                userinfo_endpoint: None,
-                par_endpoint: None,
-                device_endpoint: None,
-                revocation_endpoint: None,
-                issuer: None,
-                compare_token_issuer: false,
-                iss_parameter_supported: false,
-                jwks: None,
-                jwks_uri: None,
-                id_token_algs: Vec::new(),
-                token_auth_methods: Vec::new(),
-                prompt_values: Vec::new(),
-            };
-            let Some(issuer) = auth.issuer.clone() else {
-                return Ok((provider, None));
-            };
-            let url = validate::discovery_url(&issuer);
-            let metadata = discovery::fetch(client, &url).await?;
-            policy::issuer_matches(&issuer, metadata.issuer.as_deref())?;
-            provider.issuer = metadata.issuer.clone();
-            provider.compare_token_issuer = true;
-            provider.iss_parameter_supported =
-                metadata.authorization_response_iss_parameter_supported;
-            provider.userinfo_endpoint = metadata.userinfo_endpoint.clone();
-            provider.device_endpoint = metadata.device_authorization_endpoint.clone();
-            provider.revocation_endpoint = metadata.revocation_endpoint.clone();
-            provider.jwks_uri = Some(metadata.jwks_uri.clone().ok_or_else(|| {
-                LoginError::new(
-                    ErrorKind::Discovery,
-                    format!("the discovery document at {url} has no jwks_uri"),
-                )
-            })?);
-            provider.id_token_algs = metadata.id_token_signing_alg_values_supported;
-            provider.token_auth_methods = metadata.token_endpoint_auth_methods_supported;
-            let detail = format!("issuer {issuer} (endpoints from the connector)");
-            Ok((provider, Some(detail)))
-        }
-        // Its own flow (client_credentials.rs) resolves the token endpoint; nothing here
-        // (browser, device, refresh, revocation) applies to a service user.
-        Auth::ClientCredentials(_) => Err(super::client_credentials::not_interactive()),
-    }
-}
-
-fn openid_provider(
-    auth: &crate::core::connector::OpenIdAuth,
-    metadata: ProviderMetadata,
-) -> Result<Provider, LoginError> {
-    let required = |value: Option<String>, name: &str| {
-        value.ok_or_else(|| {
-            LoginError::new(
-                ErrorKind::Discovery,
-                format!("the discovery document has no {name}"),
-            )
-        })
-    };
-    Ok(Provider {
-        authorization_endpoint: required(
-            metadata.authorization_endpoint,
-            "authorization_endpoint",
-        )?,
-        token_endpoint: required(metadata.token_endpoint, "token_endpoint")?,
-        userinfo_endpoint: metadata.userinfo_endpoint,
-        par_endpoint: metadata
-            .pushed_authorization_request_endpoint
-            .filter(|_| auth.use_par),
-        device_endpoint: metadata.device_authorization_endpoint,
-        revocation_endpoint: metadata.revocation_endpoint,
-        compare_token_issuer: auth.validate_token_issuer_name,
-        issuer: metadata.issuer,
-        iss_parameter_supported: metadata.authorization_response_iss_parameter_supported,
-        jwks: None,
-        jwks_uri: Some(required(metadata.jwks_uri, "jwks_uri")?),
-        id_token_algs: metadata.id_token_signing_alg_values_supported,
-        token_auth_methods: metadata.token_endpoint_auth_methods_supported,
-        prompt_values: string_list(&metadata.raw, "prompt_values_supported"),
-    })
-}
-
-/// A list of strings from the discovery document; empty when absent or of another shape.
-fn string_list(raw: &Value, key: &str) -> Vec<String> {
-    raw.get(key)
-        .and_then(Value::as_array)
-        .map(|values| {
-            values
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn discovery_detail(provider: &Provider, discovery_url: &str) -> String {
-    match &provider.issuer {
-        Some(issuer) => format!("issuer {issuer}"),
-        None => discovery_url.to_owned(),
-    }
-}
-
-pub(super) async fn fetch_jwks(
-    client: &reqwest::Client,
-    uri: &str,
-) -> Result<(Value, String), LoginError> {
-    let jwks = http::get_json(client, uri, "the JWKS (signing keys)", ErrorKind::Discovery).await?;
-    let count = jwks
-        .get("keys")
-        .and_then(Value::as_array)
-        .map(Vec::len)
-        .ok_or_else(|| {
-            LoginError::new(
-                ErrorKind::Discovery,
-                format!("the JWKS at {uri} has no keys list"),
-            )
-        })?;
-    Ok((jwks, format!("{count} key(s) from {uri}")))
-}
-
 // ---- authorization -----------------------------------------------------------------------------
 
 /// The client secret, when the connector has one, read before the browser opens so a keyring
@@ -527,43 +248,6 @@ pub(super) async fn client_auth(
     provider: &Provider,
 ) -> Result<(ClientAuth, String), LoginError> {
     client_auth_for(cx.connector, cx.secrets, provider).await
-}
-
-/// [`client_auth`] without a running login (refresh, revocation).
-pub(super) async fn client_auth_for(
-    connector: &Connector,
-    secrets: &SharedSecrets,
-    provider: &Provider,
-) -> Result<(ClientAuth, String), LoginError> {
-    if connector.secret_source().is_none() {
-        return Ok((ClientAuth::None, "public client (no secret)".into()));
-    }
-    let id = connector.id.clone();
-    let secret = secrets::blocking(secrets, move |store| {
-        store.get(&id, SecretKind::ClientSecret)
-    })
-    .await
-    .map_err(super::client_credentials::secrets_error)?
-    .ok_or_else(|| {
-        LoginError::new(
-            ErrorKind::Keyring,
-            "the connector says a client secret is stored, but the keyring has none",
-        )
-        .with_hint("store it again with `ifs-connect edit NAME --client-secret-stdin`")
-    })?;
-    let auth = choose_client_auth(secret, &provider.token_auth_methods);
-    let detail = format!("confidential client ({})", auth.method_name());
-    Ok((auth, detail))
-}
-
-/// client_secret_basic unless the provider advertises only client_secret_post.
-fn choose_client_auth(secret: SecretString, advertised: &[String]) -> ClientAuth {
-    let has = |m: &str| advertised.iter().any(|a| a == m);
-    if !has("client_secret_basic") && has("client_secret_post") {
-        ClientAuth::Post(secret)
-    } else {
-        ClientAuth::Basic(secret)
-    }
 }
 
 async fn authorization_url(
@@ -698,13 +382,13 @@ async fn exchange(
     pkce: Option<Pkce>,
 ) -> Result<(TokenSet, String), LoginError> {
     policy::require_https("the token endpoint", &provider.token_endpoint)?;
-    let request = token::TokenRequest {
+    let request = token_endpoint::TokenRequest {
         endpoint: &provider.token_endpoint,
         client_id: cx.connector.auth.client_id(),
         redirect_uri,
         auth,
     };
-    let tokens = token::exchange(client, &request, code, pkce.map(|p| p.verifier)).await?;
+    let tokens = token_endpoint::exchange(client, &request, code, pkce.map(|p| p.verifier)).await?;
     let detail = format!(
         "{}{}; {}",
         auth.method_name(),
@@ -757,134 +441,6 @@ pub(super) async fn validate_id_token(
             .to_owned(),
     };
     Ok(((claims, identity), detail))
-}
-
-/// What an ID token is checked against besides the provider.
-pub(super) struct Rules<'a> {
-    pub(super) client_id: &'a str,
-    pub(super) leeway: std::time::Duration,
-    pub(super) nonce: Option<&'a str>,
-}
-
-/// Signature (when a JWKS is known; fetched on first use) and claims, as at login. Used by
-/// the test login, the device login and the refresh. Returns the claims made fit to show and
-/// the identity exactly as the token states it (compared on refresh, never shown).
-pub(super) async fn verify_id_token(
-    client: &reqwest::Client,
-    provider: &mut Provider,
-    rules: &Rules<'_>,
-    token: &str,
-) -> Result<(Claims, Identity), LoginError> {
-    if provider.jwks.is_none()
-        && let Some(uri) = provider.jwks_uri.clone()
-    {
-        provider.jwks = Some(fetch_jwks(client, &uri).await?.0);
-    }
-    let signature = match provider.jwks.take() {
-        Some(jwks) => {
-            let (status, jwks) = verify_signature(client, provider, jwks, token).await?;
-            provider.jwks = Some(jwks);
-            status
-        }
-        None => SignatureStatus::NotVerifiedNoJwks,
-    };
-    let claims = id_token::claims(token)?;
-    let claim_rules = id_token::ClaimRules {
-        client_id: rules.client_id,
-        issuer: provider
-            .issuer
-            .as_deref()
-            .filter(|_| provider.compare_token_issuer),
-        nonce: rules.nonce,
-        leeway: rules.leeway,
-        now: time::OffsetDateTime::now_utc().unix_timestamp(),
-    };
-    if provider.compare_token_issuer && claim_rules.issuer.is_none() {
-        return Err(LoginError::new(
-            ErrorKind::IdTokenIssuer,
-            "there is no issuer to compare the ID token's iss with (discovery has none)",
-        )
-        .with_hint("turn on Validate Issuer Name, or off Validate Token Issuer Name"));
-    }
-    id_token::check_claims(&claims, &claim_rules)?;
-    Ok((
-        claims_from_id_token(&claims, signature),
-        raw_identity(&claims),
-    ))
-}
-
-/// iss, sub and aud as the token states them: OIDC Core 12.2 compares these exactly, so two
-/// values that differ only in what display cleaning removes must still differ.
-fn raw_identity(claims: &Value) -> Identity {
-    let raw = |key: &str| claims.get(key).and_then(Value::as_str).map(str::to_owned);
-    Identity {
-        iss: raw("iss"),
-        sub: raw("sub"),
-        aud: id_token::audiences(claims),
-    }
-}
-
-/// Algorithm, key (refetching the JWKS once for an unknown key), signature.
-pub(super) async fn verify_signature(
-    client: &reqwest::Client,
-    provider: &Provider,
-    jwks: Value,
-    token: &str,
-) -> Result<(SignatureStatus, Value), LoginError> {
-    let header = id_token::header(token)?;
-    let allowed = id_token::allowed_algorithms(&provider.id_token_algs);
-    let alg = id_token::check_algorithm(&header, &allowed)?;
-    let mut jwks = jwks;
-    let mut keys = id_token::candidate_keys(&jwks, &header, alg);
-    if keys.is_empty() {
-        // Key rotation: the provider may have published a new key since the JWKS was read.
-        if let Some(uri) = &provider.jwks_uri {
-            tracing::info!("no JWKS key fits the ID token; fetching the JWKS again");
-            jwks = fetch_jwks(client, uri).await?.0;
-            keys = id_token::candidate_keys(&jwks, &header, alg);
-        }
-    }
-    if keys.is_empty() {
-        let which = header
-            .kid
-            .as_deref()
-            .map(|kid| format!("key '{}'", super::explain::provider_text(kid, 80)))
-            .unwrap_or_else(|| format!("any {alg:?} key"));
-        return Err(LoginError::new(
-            ErrorKind::IdTokenUnknownKey,
-            format!("the ID token was signed with {which}, which the provider's JWKS does not have, even after fetching it again"),
-        )
-        .with_hint("the token does not come from this provider, or its keys are misconfigured"));
-    }
-    id_token::verify_signature(token, alg, &keys)?;
-    Ok((
-        SignatureStatus::Verified {
-            alg: format!("{alg:?}"),
-        },
-        jwks,
-    ))
-}
-
-fn claims_from_id_token(claims: &Value, signature: SignatureStatus) -> Claims {
-    let text = |key: &str| {
-        claims
-            .get(key)
-            .and_then(Value::as_str)
-            .map(|v| super::explain::provider_text(v, 200))
-    };
-    Claims {
-        iss: text("iss"),
-        sub: text("sub"),
-        aud: id_token::audiences(claims)
-            .iter()
-            .map(|a| super::explain::provider_text(a, 200))
-            .collect(),
-        email: text("email"),
-        name: text("name").or_else(|| text("preferred_username")),
-        upn: text("upn"),
-        signature: Some(signature),
-        ..Claims::default()
-    }
 }
 
 fn fill_token_claims(claims: &mut Claims, tokens: &TokenSet, connector: &Connector) {
@@ -967,9 +523,9 @@ async fn keep_tokens(
     tokens: &TokenSet,
     identity: Identity,
 ) -> Result<(), LoginError> {
-    let kept = crate::core::tokens::LoginTokens {
+    let kept = crate::core::token_cache::LoginTokens {
         refresh_token: tokens.refresh_token.clone(),
-        cached: crate::core::tokens::Cached::after_login(
+        cached: crate::core::token_cache::Cached::after_login(
             &tokens.access_token,
             tokens.expires_in,
             tokens.scope.clone(),
@@ -979,7 +535,7 @@ async fn keep_tokens(
     };
     let lock_dir = cx.options.token_lock_dir.as_deref();
     let store = async {
-        crate::core::tokens::store_login(cx.secrets, lock_dir, cx.connector, kept)
+        crate::core::token_cache::store_login(cx.secrets, lock_dir, cx.connector, kept)
             .await
             .map_err(|e| LoginError::new(ErrorKind::Keyring, e.to_string()))
     };
@@ -1030,67 +586,3 @@ fn notice_not_cached(cx: &Context<'_>, why: &str) {
 }
 
 // ---- step records --------------------------------------------------------------------------------
-
-/// Times each step, keeps its report and sends the events.
-pub(super) struct Recorder {
-    events: mpsc::UnboundedSender<LoginEvent>,
-    pub(super) steps: Vec<StepReport>,
-    current: Option<(Step, Instant)>,
-}
-
-impl Recorder {
-    pub(super) fn new(events: mpsc::UnboundedSender<LoginEvent>) -> Self {
-        Self {
-            events,
-            steps: Vec::new(),
-            current: None,
-        }
-    }
-
-    /// Run one step: report its start, then its end with the detail or the error's message.
-    pub(super) async fn step<T>(
-        &mut self,
-        step: Step,
-        work: impl Future<Output = Result<(T, String), LoginError>>,
-    ) -> Result<T, LoginError> {
-        self.start(step);
-        match work.await {
-            Ok((value, detail)) => {
-                self.finish(true, detail);
-                Ok(value)
-            }
-            Err(error) => {
-                self.finish(false, error.message.clone());
-                Err(error)
-            }
-        }
-    }
-
-    fn start(&mut self, step: Step) {
-        let _ = self.events.send(LoginEvent::Started(step));
-        self.current = Some((step, Instant::now()));
-    }
-
-    fn finish(&mut self, ok: bool, detail: String) {
-        let Some((step, started)) = self.current.take() else {
-            return;
-        };
-        let report = StepReport {
-            step,
-            ok,
-            ms: started.elapsed().as_millis() as u64,
-            // Details quote provider values (issuer, endpoints, JWKS URL).
-            detail: super::explain::terminal_text(&detail),
-        };
-        tracing::info!(step = ?report.step, ok, ms = report.ms, "{}", report.detail);
-        let _ = self.events.send(LoginEvent::Finished(report.clone()));
-        self.steps.push(report);
-    }
-
-    /// Close a step left running by cancellation.
-    pub(super) fn abandon(&mut self) {
-        if self.current.is_some() {
-            self.finish(false, "cancelled".into());
-        }
-    }
-}

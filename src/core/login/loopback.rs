@@ -151,6 +151,7 @@ pub async fn wait_for_code(
         expected: wait.expected,
         path: listener.path.clone(),
         connector_name: wait.connector_name.to_owned(),
+        events: wait.events.clone(),
     });
     let mut connections = Connections::default();
     let mut pasted_open = true;
@@ -260,6 +261,9 @@ struct Shared {
     expected: Expected,
     path: String,
     connector_name: String,
+    /// Notices of ignored redirects go out before the browser gets its answer, so a notice is
+    /// never overtaken by the redirect that ends the wait.
+    events: mpsc::UnboundedSender<LoginEvent>,
 }
 
 /// One connection: read one request head, answer, close. Returns the verdict when the
@@ -284,6 +288,13 @@ async fn serve(
         }
     };
     let (verdict, status, page) = answer(&head, &shared);
+    let verdict = match verdict {
+        Some(ignored @ Verdict::Ignored { .. }) => {
+            settle(Some(ignored), Source::Listener, &shared.events);
+            None
+        }
+        other => other,
+    };
     respond(&mut stream, status, page).await;
     verdict
 }
@@ -445,6 +456,7 @@ mod tests {
             },
             path: "/callback".into(),
             connector_name: "<prod>".into(),
+            events: mpsc::unbounded_channel().0,
         }
     }
 

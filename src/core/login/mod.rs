@@ -16,6 +16,7 @@ pub use revoke::Revoked;
 mod authorize;
 mod browser;
 mod callback;
+mod client_auth;
 mod client_credentials;
 mod device;
 pub mod discovery;
@@ -27,12 +28,16 @@ mod loopback;
 mod pkce;
 pub mod policy;
 mod probe;
+mod provider;
 mod proxy;
+mod recorder;
 mod refresh;
 mod revoke;
-mod token;
+mod rules;
+mod token_endpoint;
 mod trust;
 mod userinfo;
+mod verify;
 
 /// The steps of a test login, in order. Not every login runs every step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -373,7 +378,7 @@ pub async fn supports_device_login(
         return false;
     };
     matches!(
-        flow::resolve_provider(&client, connector).await,
+        provider::resolve_provider(&client, connector).await,
         Ok((provider, _)) if provider.device_endpoint.is_some()
     )
 }

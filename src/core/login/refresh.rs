@@ -5,11 +5,14 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
+use super::client_auth;
 use super::explain::error_with_description;
-use super::flow::{self, Rules};
 use super::http;
 use super::policy;
-use super::token::{self, TokenSet};
+use super::provider;
+use super::rules;
+use super::token_endpoint::{self, TokenSet};
+use super::verify::{self, Rules};
 use super::{ErrorKind, Identity, LoginError, LoginOptions};
 use crate::core::connector::Connector;
 use crate::core::secrets::SharedSecrets;
@@ -53,16 +56,16 @@ pub(super) async fn refresh(
     refresh_token: SecretString,
     previous: &Identity,
 ) -> Result<Refreshed, RefreshFailure> {
-    flow::check_as_saved(connector)?;
+    rules::check_as_saved(connector)?;
     let client = http::client(options, connector.ca_file.as_deref())?;
-    let (mut provider, _) = flow::resolve_provider(&client, connector).await?;
+    let (mut provider, _) = provider::resolve_provider(&client, connector).await?;
     policy::require_https("the token endpoint", &provider.token_endpoint)?;
     // Everything that can fail without the provider's answer comes first: once the refresh
     // grant is sent, the old refresh token may be dead.
     if let Some(uri) = provider.jwks_uri.clone() {
-        provider.jwks = Some(flow::fetch_jwks(&client, &uri).await?.0);
+        provider.jwks = Some(provider::fetch_jwks(&client, &uri).await?.0);
     }
-    let (auth, _) = flow::client_auth_for(connector, secrets, &provider).await?;
+    let (auth, _) = client_auth::client_auth_for(connector, secrets, &provider).await?;
     let form = vec![
         ("grant_type".to_owned(), "refresh_token".into()),
         ("refresh_token".to_owned(), refresh_token),
@@ -77,7 +80,7 @@ pub(super) async fn refresh(
     }
     let mut body = body?;
     let rotated = store_rotated(connector, secrets, &body).await?;
-    let tokens = token::token_set(&mut body, &endpoint)?;
+    let tokens = token_endpoint::token_set(&mut body, &endpoint)?;
     let identity = match &tokens.id_token {
         Some(id_token) => Some(
             refreshed_identity(
@@ -127,7 +130,7 @@ async fn store_rotated(
 /// Verify a refreshed ID token like the login's and check that it names the same identity.
 async fn refreshed_identity(
     client: &reqwest::Client,
-    provider: &mut flow::Provider,
+    provider: &mut provider::Provider,
     connector: &Connector,
     options: &LoginOptions,
     previous: &Identity,
@@ -140,7 +143,7 @@ async fn refreshed_identity(
         nonce: None,
     };
     let (_, identity) =
-        flow::verify_id_token(client, provider, &rules, id_token.expose_secret()).await?;
+        verify::verify_id_token(client, provider, &rules, id_token.expose_secret()).await?;
     same_identity(previous, &identity).map_err(RefreshFailure::IdentityChanged)?;
     Ok(identity)
 }

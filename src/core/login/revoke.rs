@@ -2,9 +2,11 @@
 
 use secrecy::SecretString;
 
-use super::flow;
+use super::client_auth;
 use super::http;
 use super::policy;
+use super::provider;
+use super::rules;
 use super::{ErrorKind, LoginError, LoginOptions};
 use crate::core::connector::Connector;
 use crate::core::secrets::SharedSecrets;
@@ -24,14 +26,14 @@ pub(super) async fn revoke(
     options: &LoginOptions,
     refresh_token: SecretString,
 ) -> Result<Revoked, LoginError> {
-    flow::check_as_saved(connector)?;
+    rules::check_as_saved(connector)?;
     let client = http::client(options, connector.ca_file.as_deref())?;
-    let (provider, _) = flow::resolve_provider(&client, connector).await?;
+    let (provider, _) = provider::resolve_provider(&client, connector).await?;
     let Some(endpoint) = provider.revocation_endpoint.clone() else {
         return Ok(Revoked::NotRevocable);
     };
     policy::require_https("the revocation endpoint", &endpoint)?;
-    let (auth, _) = flow::client_auth_for(connector, secrets, &provider).await?;
+    let (auth, _) = client_auth::client_auth_for(connector, secrets, &provider).await?;
     let form = vec![
         ("token".to_owned(), refresh_token),
         ("token_type_hint".to_owned(), "refresh_token".into()),

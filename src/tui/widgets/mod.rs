@@ -9,3 +9,4 @@ pub mod spinner;
 pub mod step_bar;
 pub mod text_field;
 pub mod toggle;
+pub mod wrap;

@@ -13,6 +13,7 @@ use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
 
 use crate::tui::theme::Theme;
+use crate::tui::widgets::wrap::ellipsize;
 
 /// A core validator: the normalised value, or a message that says what is wrong.
 pub type Validator = fn(&str) -> Result<String, String>;
@@ -296,7 +297,7 @@ impl TextField {
             buf.set_stringn(
                 row.x,
                 row.y,
-                &self.placeholder,
+                ellipsize(&self.placeholder, row.width as usize),
                 row.width as usize,
                 theme.muted.patch(style),
             );
@@ -310,6 +311,13 @@ impl TextField {
             0
         };
         let text: String = chars[skip..].iter().collect();
+        // Unfocused, a value longer than the input ends with `…`, so nobody takes the
+        // visible part for all of it; focused, the cursor shows where the text goes on.
+        let text = if focused {
+            text
+        } else {
+            ellipsize(&text, row.width as usize)
+        };
         buf.set_stringn(row.x, row.y, &text, row.width as usize, style);
         let cursor_col: usize = widths[skip..self.cursor.max(skip)].iter().sum();
         focused.then(|| Position::new(row.x + cursor_col.min(row.width as usize - 1) as u16, row.y))
@@ -376,7 +384,8 @@ impl FieldRow<'_> {
     fn render_note(&self, area: Rect, input: Rect, buf: &mut Buffer, theme: &Theme) {
         let y = area.y + 1;
         let Some(error) = self.field.visible_error() else {
-            buf.set_stringn(input.x, y, self.help, input.width as usize, theme.muted);
+            let room = input.width as usize;
+            buf.set_stringn(input.x, y, ellipsize(self.help, room), room, theme.muted);
             return;
         };
         let text = format!("✗ {error}");
@@ -389,22 +398,6 @@ impl FieldRow<'_> {
         let room = area.right().saturating_sub(x) as usize;
         buf.set_stringn(x, y, ellipsize(&text, room), room, theme.error);
     }
-}
-
-/// Cut `text` to `room` columns, marking the cut with `…`.
-fn ellipsize(text: &str, room: usize) -> String {
-    if Line::raw(text).width() <= room {
-        return text.to_owned();
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        if Line::raw(format!("{out}{c}…")).width() > room {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -34,7 +34,8 @@ impl Toggle {
         let line = Line::from(vec![
             Span::styled(marker, theme.highlight),
             Span::styled(check, label_style),
-            Span::styled(format!("{:<28}", self.label), label_style),
+            // At least two spaces, so a label longer than the column never runs into its help.
+            Span::styled(format!("{:<26}  ", self.label), label_style),
             Span::styled(self.help, theme.muted),
         ]);
         buf.set_line(area.x, area.y, &line, area.width);
@@ -57,5 +58,22 @@ mod tests {
         let mut buf = Buffer::empty(area);
         toggle.render(area, &mut buf, false, &Theme::monochrome());
         assert_eq!(lines(&buf), ["  [ ] PKCE                        "]);
+    }
+
+    #[test]
+    fn a_long_label_keeps_a_gap_before_its_help() {
+        let toggle = Toggle::new(
+            "Remove the stored client secret",
+            "for a public client",
+            false,
+        );
+        let area = Rect::new(0, 0, 80, 1);
+        let mut buf = Buffer::empty(area);
+        toggle.render(area, &mut buf, false, &Theme::monochrome());
+        let line = &lines(&buf)[0];
+        assert!(
+            line.contains("client secret  for a public client"),
+            "{line}"
+        );
     }
 }

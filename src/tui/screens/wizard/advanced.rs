@@ -6,10 +6,11 @@ use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 
-use super::form::{self, Form, Row, Shown, StepFlow, WizardStep};
+use super::form::{self, Form, Row, Shown, StepFlow, StepRequest, WizardStep};
 use crate::core::connector::{Auth, AuthKind, Connector};
 use crate::core::describe;
-use crate::core::validate::Field;
+use crate::core::ifs::scopes;
+use crate::core::validate::{self, Field};
 use crate::tui::component::DrawCx;
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::widgets::kv_list::KvList;
@@ -24,13 +25,16 @@ pub enum Focus {
     ValidateTokenIssuerName,
     UsePar,
     Pkce,
+    Offline,
+    Microprofile,
     Prefill,
+    CaFile,
 }
 
 const OFFER: &str = "+ prompt=select_account";
 const PROMPT: (&str, &str) = ("prompt", "select_account");
 
-const ROWS: [Row<Focus>; 9] = [
+const ROWS: [Row<Focus>; 12] = [
     Row::custom(Focus::Heading, 1, false),
     // Its height follows the number of parameters.
     Row::custom(Focus::Params, 1, true),
@@ -62,6 +66,18 @@ const ROWS: [Row<Focus>; 9] = [
         "proof key (S256); keep on unless the client refuses",
     )
     .after_gap(1),
+    // Both switch a scope in the previous step's Scopes, which stays the one truth.
+    Row::toggle(
+        Focus::Offline,
+        "Stay signed in",
+        "offline access: no 30-minute idle end",
+    )
+    .after_gap(1),
+    Row::toggle(
+        Focus::Microprofile,
+        "IFS user name in tokens",
+        "microprofile-jwt: adds upn and groups",
+    ),
     Row::text(
         Focus::Prefill,
         Field::PrefillUserEmail,
@@ -70,7 +86,31 @@ const ROWS: [Row<Focus>; 9] = [
     .check(form::optional_email)
     .placeholder("optional: name@example.com")
     .after_gap(1),
+    Row::text(
+        Focus::CaFile,
+        Field::CaFile,
+        "A private CA's PEM bundle, trusted for this connector",
+    )
+    .check(optional_ca_file)
+    .placeholder("optional: /path/to/corporate-ca.pem"),
 ];
+
+fn optional_ca_file(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        validate::ca_file(value)
+    }
+}
+
+/// The scope each scope option switches.
+fn scope_of(focus: Focus) -> Option<&'static str> {
+    match focus {
+        Focus::Offline => Some(scopes::OFFLINE_ACCESS),
+        Focus::Microprofile => Some(scopes::MICROPROFILE_JWT),
+        _ => None,
+    }
+}
 
 /// The options each auth type has; the others are hidden.
 fn options(kind: AuthKind) -> &'static [Focus] {
@@ -126,6 +166,8 @@ impl AdvancedStep {
         form.set_on(Focus::Pkce, describe::as_oauth2(auth).pkce);
         form.text_mut(Focus::Prefill)
             .set_value(auth.prefill_user_email().unwrap_or_default());
+        form.text_mut(Focus::CaFile)
+            .set_value(connector.ca_file.as_deref().unwrap_or_default());
         let mut step = Self {
             params: KvList::from_params(auth.extra_params()),
             form,
@@ -167,6 +209,40 @@ impl AdvancedStep {
         } else {
             Focus::Params
         });
+    }
+
+    /// The CA file as it will be saved, or `None` when empty or not usable.
+    pub fn ca_file(&self) -> Option<String> {
+        self.form
+            .text(Focus::CaFile)
+            .normalized()
+            .filter(|path| !path.is_empty())
+    }
+
+    /// The scope options show what the Scopes hold (`None`: the type has no such options).
+    pub fn show_scopes(&mut self, scopes: Option<&str>) {
+        let has = |scope: &str| scopes.is_some_and(|s| s.split_whitespace().any(|x| x == scope));
+        for focus in [Focus::Offline, Focus::Microprofile] {
+            let shown = if scopes.is_some() {
+                Shown::Yes
+            } else {
+                Shown::No
+            };
+            self.form.set_shown(focus, shown);
+            self.form.set_on(focus, scope_of(focus).is_some_and(has));
+        }
+        self.form.settle_focus(Focus::Params);
+    }
+
+    /// Space or Enter on a scope option asks the wizard to switch that scope.
+    fn scope_request(&self, action: Option<Action>) -> Option<StepFlow> {
+        let scope = scope_of(self.form.focus)?;
+        matches!(action, Some(Action::Toggle)).then(|| {
+            StepFlow::Request(StepRequest::SetScope {
+                scope,
+                on: !self.form.is_on(self.form.focus),
+            })
+        })
     }
 
     /// The email, or `None` when left empty.
@@ -235,11 +311,14 @@ impl WizardStep for AdvancedStep {
     fn heading(&self) -> (&'static str, &'static str) {
         (
             "Advanced options",
-            "Extra query parameters, validation, and a login hint.",
+            "Extra query parameters, validation, session, login hint and CA file.",
         )
     }
 
     fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
+        if let Some(flow) = self.scope_request(action) {
+            return flow;
+        }
         let consumed = match self.form.focus {
             Focus::Params => self.params.handle_key(key),
             _ => self.form.handle_key(key),
@@ -275,8 +354,18 @@ impl WizardStep for AdvancedStep {
             if self.params.click(list, mouse.column, mouse.row) {
                 self.form.focus = Focus::Params;
             }
-        } else if self.form.click(area, mouse) == Some(Focus::OfferPrompt) {
-            self.add_prompt();
+        } else {
+            match self.form.click(area, mouse) {
+                Some(Focus::OfferPrompt) => self.add_prompt(),
+                // The click flipped it; the wizard makes the Scopes say so.
+                Some(focus @ (Focus::Offline | Focus::Microprofile)) => {
+                    if let Some(scope) = scope_of(focus) {
+                        let on = self.form.is_on(focus);
+                        return StepFlow::Request(StepRequest::SetScope { scope, on });
+                    }
+                }
+                _ => {}
+            }
         }
         self.sync_rows();
         StepFlow::Handled
@@ -318,6 +407,8 @@ impl WizardStep for AdvancedStep {
     fn write(&self, connector: &mut Connector) {
         let on = |focus| self.form.is_on(focus);
         let prefill = self.prefill_email();
+        let ca_file = self.form.value(Focus::CaFile).trim();
+        connector.ca_file = (!ca_file.is_empty()).then(|| ca_file.to_owned());
         match &mut connector.auth {
             Auth::OpenId(a) => {
                 a.extra_params = self.params.params();

@@ -59,6 +59,13 @@ impl BaseUrlStep {
     }
 }
 
+impl BaseUrlStep {
+    /// The Base URL as it will be saved, or `None` while it is not valid.
+    pub fn base_url(&self) -> Option<String> {
+        self.form.text(Focus::BaseUrl).normalized()
+    }
+}
+
 impl WizardStep for BaseUrlStep {
     fn label(&self) -> &'static str {
         "Base URL"

@@ -8,17 +8,22 @@ use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 use secrecy::SecretString;
 
-use super::form::{self, Form, Row, StepFlow, WizardStep};
+use super::find::RealmFinder;
+use super::form::{self, Form, Row, StepFlow, StepRequest, WizardStep};
 use crate::core::connector::{Auth, ClientCredentialsAuth, Connector};
 use crate::core::validate::{self, Field};
 use crate::core::workspace::SecretChange;
 use crate::tui::component::DrawCx;
 use crate::tui::keymap::{Action, Keymap, Scope};
+use crate::tui::widgets::wrap;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     DisplayName,
     Authority,
+    Find,
     Token,
     ClientId,
     Secret,
@@ -26,7 +31,7 @@ pub enum Focus {
     Scopes,
 }
 
-const ROWS: [Row<Focus>; 7] = [
+const ROWS: [Row<Focus>; 8] = [
     Row::text(
         Focus::DisplayName,
         Field::DisplayName,
@@ -39,6 +44,7 @@ const ROWS: [Row<Focus>; 7] = [
     )
     .check(optional_authority)
     .placeholder("https://ifs.example.com/auth/realms/prod"),
+    Row::button(Focus::Find, "Find from Base URL"),
     Row::text(
         Focus::Token,
         Field::TokenEndpoint,
@@ -95,6 +101,9 @@ fn non_empty(value: &str) -> Option<String> {
 #[derive(Debug)]
 pub struct ClientCredentialsStep {
     pub form: Form<Focus>,
+    pub finder: RealmFinder,
+    /// What normalising the Authority URL changed.
+    authority_note: Option<String>,
     /// Whether the keyring holds this connector's secret now.
     has_client_secret: bool,
 }
@@ -127,7 +136,46 @@ impl ClientCredentialsStep {
             });
         Self {
             form,
+            finder: RealmFinder::default(),
+            authority_note: None,
             has_client_secret: auth.has_client_secret,
+        }
+    }
+
+    /// Any URL of the realm becomes the realm URL, as in the OpenId step.
+    fn normalise_authority(&mut self) {
+        let field = self.form.text_mut(Focus::Authority);
+        let (authority, note) = crate::core::ifs::realm::normalise_authority(field.value());
+        if authority != field.value() {
+            field.set_value(authority);
+        }
+        if note.is_some() {
+            self.authority_note = note;
+        }
+    }
+
+    pub fn find_started(&mut self, generation: u64, base_url: &str) {
+        self.finder.start(generation, base_url);
+    }
+
+    pub fn find_finished(
+        &mut self,
+        generation: u64,
+        result: Result<crate::core::ifs::discover::Discovery, String>,
+    ) {
+        if let Some(Some(authority)) = self.finder.finish(generation, result) {
+            let field = self.form.text_mut(Focus::Authority);
+            field.set_value(authority);
+            field.touch();
+            self.authority_note = None;
+        }
+    }
+
+    fn request_find(&self) -> StepFlow {
+        if self.finder.is_running() {
+            StepFlow::Handled
+        } else {
+            StepFlow::Request(StepRequest::FindRealm)
         }
     }
 
@@ -199,16 +247,30 @@ impl WizardStep for ClientCredentialsStep {
     }
 
     fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> StepFlow {
+        let focus = self.form.focus;
         if self.form.handle_key(key) {
+            if focus == Focus::Authority {
+                self.authority_note = None;
+            }
             return StepFlow::Handled;
         }
-        match action {
+        let flow = match action {
             Some(Action::Reveal) => {
                 self.form.text_mut(Focus::Secret).toggle_reveal();
                 StepFlow::Handled
             }
+            Some(Action::Submit | Action::Toggle) if focus == Focus::Find => self.request_find(),
+            // Enter walks the fields; Find is a Tab away.
+            Some(Action::Submit) if focus == Focus::Authority => {
+                self.form.focus = Focus::Token;
+                StepFlow::Handled
+            }
             _ => self.form.navigate(action),
+        };
+        if focus == Focus::Authority && self.form.focus != Focus::Authority {
+            self.normalise_authority();
         }
+        flow
     }
 
     fn paste(&mut self, text: &str) {
@@ -216,15 +278,52 @@ impl WizardStep for ClientCredentialsStep {
     }
 
     fn click(&mut self, area: Rect, mouse: &MouseEvent) -> StepFlow {
-        if form::is_left_click(mouse) {
-            self.form.click(area, mouse);
+        if !form::is_left_click(mouse) {
+            return StepFlow::Handled;
         }
-        StepFlow::Handled
+        let before = self.form.focus;
+        let clicked = self.form.click(area, mouse);
+        if before == Focus::Authority && self.form.focus != Focus::Authority {
+            self.normalise_authority();
+        }
+        match clicked {
+            Some(Focus::Find) => self.request_find(),
+            _ => StepFlow::Handled,
+        }
     }
 
     fn draw(&self, area: Rect, buf: &mut Buffer, cx: &DrawCx<'_>) -> Option<Position> {
-        self.form
-            .draw(area, buf, cx.theme, |focus| self.help(focus, cx.keymap))
+        let theme = cx.theme;
+        let cursor = self
+            .form
+            .draw(area, buf, theme, |focus| self.help(focus, cx.keymap));
+        let button = self.form.button_rect(area, Focus::Find);
+        let note_x = button.right() + 1;
+        let room = area.right().saturating_sub(note_x);
+        let note = self.finder.note(cx);
+        let text = wrap::ellipsize(&note.to_string(), room as usize);
+        buf.set_line(note_x, button.y, &Line::styled(text, note.style), room);
+        // Below the last row: what normalising changed, then the find's report.
+        let last = self.form.rect(area, Focus::Scopes);
+        let report = Rect {
+            x: area.x + 2,
+            y: last.bottom() + 1,
+            width: area.width.saturating_sub(2),
+            height: area.bottom().saturating_sub(last.bottom() + 1),
+        };
+        let mut lines = Vec::new();
+        if let Some(note) = &self.authority_note {
+            let lead = vec![Span::styled("ⓘ ", theme.highlight)];
+            lines.extend(wrap::hanging(
+                lead,
+                note,
+                theme.highlight,
+                report.width as usize,
+            ));
+        }
+        lines.extend(self.finder.report_lines(theme, report.width));
+        Paragraph::new(lines).render(report, buf);
+        cursor
     }
 
     fn is_valid(&self) -> bool {

@@ -59,8 +59,18 @@ pub enum StepFlow {
 pub enum StepRequest {
     Check,
     FillEndpoints,
+    /// Look for the realm from step 2's Base URL.
+    FindRealm,
+    /// Add or remove a scope in the settings step's Scopes (an Advanced option).
+    SetScope {
+        scope: &'static str,
+        on: bool,
+    },
+    CopyRedirectUri,
     CreateGroup(String),
-    Save { then_test: bool },
+    Save {
+        then_test: bool,
+    },
 }
 
 /// What a row's label says: a connector field's own label, or words of the step's.

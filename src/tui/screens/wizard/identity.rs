@@ -1,5 +1,5 @@
 //! Step 1: the connector's name and the agent group that runs it. A new group can be
-//! created right here (it is saved at once, as `agent-group add` would).
+//! made right here; it is saved with the connector, so a discarded wizard leaves none.
 
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
@@ -42,7 +42,7 @@ const ROWS: [Row<Focus>; 3] = [
     Row::input(
         Focus::NewGroup,
         Label::Plain("New group name"),
-        "Enter creates the group and selects it",
+        "Enter adds it; it is saved with the connector",
     )
     .check(validate::agent_group)
     .placeholder("name of the new group")

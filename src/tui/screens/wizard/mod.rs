@@ -9,6 +9,7 @@ mod advanced;
 mod auth_type;
 mod base_url;
 mod client_credentials;
+mod find;
 mod form;
 mod identity;
 mod oauth2;
@@ -25,7 +26,7 @@ use crate::core::describe;
 use crate::core::login::LoginError;
 use crate::core::login::discovery::{DiscoveryCheck, ProviderMetadata};
 use crate::core::validate;
-use crate::core::workspace::{SecretChange, WorkspaceError};
+use crate::core::workspace::{SecretChange, Workspace, WorkspaceError};
 use crate::tui::command::{Command, Commands};
 use crate::tui::component::{Component, Draw, DrawCx, EventCx, EventResult, Input, is_shared_key};
 use crate::tui::keymap::{Action, Scope};
@@ -40,6 +41,31 @@ use identity::IdentityStep;
 use oauth2::OAuth2Step;
 use openid::OpenIdStep;
 use review::{ReviewData, ReviewStep, SecretPlan};
+
+/// Save `connector`, first creating the agent group the wizard made for it. If the save
+/// fails, that group goes again: a failed save leaves the config as it was.
+pub fn save_with_group(
+    workspace: &Workspace,
+    connector: Connector,
+    secret: SecretChange,
+    new_group: Option<String>,
+) -> Result<Connector, WorkspaceError> {
+    let created = match &new_group {
+        Some(group) => match workspace.add_group(group) {
+            Ok(()) => Some(group),
+            Err(WorkspaceError::GroupExists(_)) => None,
+            Err(error) => return Err(error),
+        },
+        None => None,
+    };
+    let saved = workspace.save(connector, secret);
+    if let (Err(_), Some(group)) = (&saved, created)
+        && let Err(error) = workspace.remove_group(group)
+    {
+        tracing::warn!(%error, "could not take back the agent group of a failed save");
+    }
+    saved
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -115,6 +141,9 @@ pub struct Wizard {
     saving: bool,
     /// Numbers discovery requests, so a late answer to an old one is ignored.
     generation: u64,
+    /// The agent groups that exist, and one made here (saved with the connector only).
+    groups: Vec<String>,
+    new_group: Option<String>,
 }
 
 impl Wizard {
@@ -154,6 +183,8 @@ impl Wizard {
             },
             saving: false,
             generation: 0,
+            groups: groups.to_vec(),
+            new_group: None,
         };
         wizard.initial = wizard.connector();
         wizard
@@ -236,6 +267,8 @@ impl Wizard {
     pub fn is_busy(&self) -> bool {
         self.saving
             || self.openid.is_checking()
+            || self.openid.is_finding()
+            || self.service.finder.is_running()
             || self.oauth2.is_filling()
             || self.identity.creating
     }
@@ -260,6 +293,8 @@ impl Wizard {
     /// shows the connector as it stands.
     fn sync(&mut self) {
         self.advanced.set_kind(self.kind());
+        let scopes = self.scopes_field().map(|f| f.value().to_owned());
+        self.advanced.show_scopes(scopes.as_deref());
         if self.step == StepId::Review {
             self.review.data = self.review_data();
         }
@@ -287,6 +322,11 @@ impl Wizard {
     }
 
     fn back(&mut self, commands: &mut Commands) {
+        // Editing, every step is one Alt-key away: Esc closes at once (asking only when
+        // something changed) instead of walking back through the steps.
+        if self.mode == Mode::Edit {
+            return self.leave(commands);
+        }
         match self.step.prev() {
             Some(step) => self.go_to(step),
             None => self.leave(commands),
@@ -331,12 +371,70 @@ impl Wizard {
             });
             return;
         }
-        self.saving = true;
-        commands.push(Command::Save {
+        let new_group = self
+            .new_group
+            .clone()
+            .filter(|g| *g == connector.agent_group);
+        let save = Command::Save {
             connector: Box::new(connector),
             secret: self.secret_change(),
             then_test,
-        });
+            new_group,
+        };
+        if let Some(reason) = self.failed_check() {
+            commands.push(Command::Confirm {
+                title: "Save anyway?".into(),
+                message: format!(
+                    "Check did not pass: save anyway? {reason} A test login will most likely fail the same way."
+                ),
+                yes_label: "Save anyway",
+                on_yes: Box::new(save),
+            });
+            return;
+        }
+        self.saving = true;
+        commands.push(save);
+    }
+
+    /// Why the last Check of the chosen auth type failed, if it did for what is typed now.
+    fn failed_check(&self) -> Option<String> {
+        match self.kind() {
+            AuthKind::OpenId => self.openid.failed_check(),
+            _ => None,
+        }
+    }
+
+    fn ca_file(&self) -> Option<String> {
+        self.advanced.ca_file()
+    }
+
+    /// A group made in step 1 exists only in the wizard until the connector is saved.
+    fn create_group(&mut self, group: String) {
+        if self.groups.contains(&group) {
+            // The core's words, as `agent-group add` says them.
+            let message = WorkspaceError::GroupExists(group).to_string();
+            return self.identity.group_failed(message);
+        }
+        self.groups.push(group.clone());
+        self.new_group = Some(group.clone());
+        let groups = self.groups.clone();
+        self.identity.group_created(&group, &groups);
+    }
+
+    /// The scopes field of the chosen browser type, which the Advanced options switch.
+    fn scopes_field(&mut self) -> Option<&mut crate::tui::widgets::text_field::TextField> {
+        match self.kind() {
+            AuthKind::OpenId => Some(self.openid.form.text_mut(openid::Focus::Scopes)),
+            AuthKind::OAuth2 => Some(self.oauth2.form.text_mut(oauth2::Focus::Scopes)),
+            AuthKind::ClientCredentials => None,
+        }
+    }
+
+    fn set_scope(&mut self, scope: &str, on: bool) {
+        if let Some(field) = self.scopes_field() {
+            let scopes = crate::core::ifs::scopes::with_scope(field.value(), scope, on);
+            field.set_value(scopes);
+        }
     }
 
     fn request(&mut self, request: StepRequest, commands: &mut Commands) {
@@ -352,6 +450,7 @@ impl Wizard {
                 commands.push(Command::CheckDiscovery {
                     generation: self.generation,
                     auth: Box::new(auth),
+                    ca_file: self.ca_file(),
                 });
             }
             StepRequest::FillEndpoints => {
@@ -363,9 +462,34 @@ impl Wizard {
                 commands.push(Command::FetchEndpoints {
                     generation: self.generation,
                     url,
+                    ca_file: self.ca_file(),
                 });
             }
-            StepRequest::CreateGroup(group) => commands.push(Command::AddGroup(group)),
+            StepRequest::FindRealm => {
+                let Some(base_url) = self.base.base_url() else {
+                    return self.show_errors_of(StepId::BaseUrl);
+                };
+                self.generation += 1;
+                match self.kind() {
+                    AuthKind::ClientCredentials => {
+                        self.service.find_started(self.generation, &base_url)
+                    }
+                    _ => self.openid.find_started(self.generation, &base_url),
+                }
+                commands.push(Command::FindRealm {
+                    generation: self.generation,
+                    base_url,
+                });
+            }
+            StepRequest::SetScope { scope, on } => self.set_scope(scope, on),
+            StepRequest::CopyRedirectUri => {
+                if let Some(c) = &self.review.data.connector {
+                    let registration = crate::core::ifs::Registration::of(c);
+                    commands.push(Command::Copy(registration.redirect_uri));
+                    self.review.copied = true;
+                }
+            }
+            StepRequest::CreateGroup(group) => self.create_group(group),
             StepRequest::Save { then_test } => self.save(then_test, commands),
         }
     }
@@ -395,22 +519,19 @@ impl Wizard {
         self.openid.check_finished(generation, check);
     }
 
-    pub fn on_endpoints(&mut self, generation: u64, result: Result<ProviderMetadata, LoginError>) {
-        self.oauth2.fill_finished(generation, result);
+    pub fn on_realm_found(
+        &mut self,
+        generation: u64,
+        result: Result<crate::core::ifs::discover::Discovery, String>,
+    ) {
+        // Each step drops an answer to a find it did not start.
+        self.openid.find_finished(generation, result.clone());
+        self.service.find_finished(generation, result);
         self.sync();
     }
 
-    pub fn on_group_added(&mut self, result: Result<String, WorkspaceError>, groups: &[String]) {
-        match result {
-            Ok(group) => {
-                let mut groups = groups.to_vec();
-                if !groups.contains(&group) {
-                    groups.push(group.clone());
-                }
-                self.identity.group_created(&group, &groups);
-            }
-            Err(error) => self.identity.group_failed(error.to_string()),
-        }
+    pub fn on_endpoints(&mut self, generation: u64, result: Result<ProviderMetadata, LoginError>) {
+        self.oauth2.fill_finished(generation, result);
         self.sync();
     }
 
@@ -424,6 +545,8 @@ impl Wizard {
         self.saving = false;
         self.identity.creating = false;
         self.openid.check_failed();
+        self.openid.find_failed();
+        self.service.finder.failed();
         self.oauth2.fill_failed();
         self.sync();
     }

@@ -16,7 +16,7 @@ use crate::core::validate::{self, Field};
 use crate::core::workspace::SecretChange;
 use crate::tui::component::DrawCx;
 use crate::tui::keymap::{Action, Keymap, Scope};
-use crate::tui::widgets::spinner;
+use crate::tui::widgets::{spinner, wrap};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FillState {
@@ -48,7 +48,7 @@ const ROWS: [Row<Focus>; 10] = [
     ),
     Row::input(Focus::Discovery, Label::Plain("Discovery URL"), "")
         .check(form::optional_url)
-        .placeholder("optional: https://…/.well-known/openid-configuration"),
+        .placeholder("optional: the realm URL or its discovery URL"),
     Row::button(Focus::Fill, "Fill endpoints"),
     Row::text(
         Focus::Authorize,
@@ -132,13 +132,15 @@ impl OAuth2Step {
         matches!(self.fill, FillState::Running { .. })
     }
 
-    /// The discovery URL to fetch, if one was given and is valid.
+    /// The discovery URL to fetch, if one was given and is valid: any URL of a realm
+    /// (the realm URL itself, an endpoint, the account console) means its discovery
+    /// document, as the OpenId step's Authority URL does.
     pub fn discovery_url(&self) -> Option<String> {
         let field = self.form.text(Focus::Discovery);
         field
             .normalized()
             .filter(|u| !u.is_empty())
-            .map(|_| field.value().trim().to_owned())
+            .map(|_| crate::core::ifs::realm::discovery_url_for(field.value()))
     }
 
     fn request_fill(&mut self) -> StepFlow {
@@ -289,8 +291,11 @@ impl WizardStep for OAuth2Step {
             .draw(area, buf, theme, |focus| self.help(focus, cx.keymap));
         let button = self.form.button_rect(area, Focus::Fill);
         let note_x = button.right() + 1;
+        let room = area.right().saturating_sub(note_x);
         let note = self.fill_note(cx);
-        buf.set_line(note_x, button.y, &note, area.right().saturating_sub(note_x));
+        let style = note.style;
+        let text = wrap::ellipsize(&note.to_string(), room as usize);
+        buf.set_line(note_x, button.y, &Line::styled(text, style), room);
         if let Some(issuer) = &self.issuer {
             let line = Line::styled(format!("  Issuer (from discovery): {issuer}"), theme.muted);
             let row = self.form.rect(area, Focus::Issuer);

@@ -1,21 +1,25 @@
 //! Step 6: every value as it will be saved (normalised, secrets masked), the redirect URI
 //! to register on the IFS IAM client, and Save / Save and test login.
 
+use std::cell::Cell;
+
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::form::{self, StepFlow, StepRequest, WizardStep};
 use crate::core::connector::Connector;
 use crate::core::describe;
+use crate::core::ifs::Registration;
 use crate::core::validate::ValidationErrors;
 use crate::core::workspace::SecretChange;
 use crate::tui::component::DrawCx;
-use crate::tui::keymap::Action;
+use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::button;
+use crate::tui::widgets::{button, wrap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Focus {
@@ -62,6 +66,14 @@ pub struct ReviewStep {
     focus: Focus,
     /// Refreshed by the wizard whenever anything it shows may have changed.
     pub data: ReviewData,
+    /// The redirect URI went to the clipboard (said next to it).
+    pub copied: bool,
+    /// Showing what to set on the IAM client instead of the connector's values.
+    registration: bool,
+    /// Lines scrolled off the top, when the text is taller than the screen.
+    scroll: u16,
+    /// How far it can scroll, as the last frame found (drawing takes `&self`).
+    max_scroll: Cell<u16>,
 }
 
 impl ReviewStep {
@@ -84,11 +96,26 @@ impl WizardStep for ReviewStep {
 
     fn handle_key(&mut self, _key: &KeyEvent, action: Option<Action>) -> StepFlow {
         match action {
+            // On a small screen the text is taller than its area: the arrows scroll it.
+            Some(Action::Down) if self.scroll < self.max_scroll.get() => {
+                self.scroll += 1;
+                StepFlow::Handled
+            }
+            Some(Action::Up) if self.scroll > 0 => {
+                self.scroll -= 1;
+                StepFlow::Handled
+            }
             Some(Action::NextField | Action::PrevField | Action::Up | Action::Down) => {
                 self.focus = match self.focus {
                     Focus::Save => Focus::SaveAndTest,
                     Focus::SaveAndTest => Focus::Save,
                 };
+                StepFlow::Handled
+            }
+            Some(Action::CopyUrl) => StepFlow::Request(StepRequest::CopyRedirectUri),
+            Some(Action::Registration) => {
+                self.registration = !self.registration;
+                self.scroll = 0;
                 StepFlow::Handled
             }
             Some(Action::Submit | Action::Toggle) => StepFlow::Request(StepRequest::Save {
@@ -121,9 +148,32 @@ impl WizardStep for ReviewStep {
             height: area.height.saturating_sub(2),
             ..area
         };
-        Paragraph::new(summary_lines(&self.data, area.width, theme))
-            .wrap(Wrap { trim: false })
+        let key = |action| cx.keymap.key_for(Scope::Wizard, action);
+        let copy = if self.copied {
+            "copied".to_owned()
+        } else {
+            format!("{} copies it", key(Action::CopyUrl))
+        };
+        let lines = if self.registration {
+            let back = format!("{} shows the values again", key(Action::Registration));
+            register_lines(&self.data, &copy, &back, area.width, theme)
+        } else {
+            let more = format!(
+                "{} shows everything to set on the IFS IAM client",
+                key(Action::Registration)
+            );
+            let mut lines = redirect_line(&self.data, &copy, &more, area.width, theme);
+            lines.extend(summary_lines(&self.data, area.width, theme));
+            lines
+        };
+        // Every line is already fitted to the width, so the count is the height.
+        let max_scroll = (lines.len() as u16).saturating_sub(text_area.height);
+        self.max_scroll.set(max_scroll);
+        let scroll = self.scroll.min(max_scroll);
+        Paragraph::new(lines)
+            .scroll((scroll, 0))
             .render(text_area, buf);
+        draw_more_marks(text_area, buf, scroll, max_scroll, theme);
         let save_label = if self.data.saving { "Saving…" } else { SAVE };
         button::render(save_label, save, buf, self.focus == Focus::Save, theme);
         button::render(
@@ -134,6 +184,23 @@ impl WizardStep for ReviewStep {
             theme,
         );
         None
+    }
+}
+
+/// "↑ more" and "↓ more" at the right edge when lines are scrolled off either end.
+fn draw_more_marks(area: Rect, buf: &mut Buffer, scroll: u16, max_scroll: u16, theme: &Theme) {
+    let mut mark = |y: u16, text: &str| {
+        let width = text.chars().count() as u16;
+        if area.width > width && area.height > 0 {
+            let x = area.right() - width;
+            buf.set_stringn(x, y, text, width as usize, theme.highlight);
+        }
+    };
+    if scroll > 0 {
+        mark(area.y, " ↑ more ");
+    }
+    if scroll < max_scroll {
+        mark(area.bottom().saturating_sub(1), " ↓ more ");
     }
 }
 
@@ -149,10 +216,14 @@ fn rows(label: &str, value: String, width: u16, theme: &Theme) -> Vec<Line<'stat
             Span::raw(value),
         ])]
     } else {
-        vec![
-            Line::styled(format!("  {label}"), theme.label),
-            Line::raw(format!("    {value}")),
-        ]
+        let mut lines = vec![Line::styled(format!("  {label}"), theme.label)];
+        lines.extend(wrap::hanging(
+            vec![Span::raw("    ")],
+            &value,
+            Style::default(),
+            width as usize,
+        ));
+        lines
     }
 }
 
@@ -165,28 +236,130 @@ fn secret_text(secret: SecretPlan, had_secret: bool) -> String {
     }
 }
 
+/// What to set on the IFS IAM Client for this auth type (`core::ifs::Registration`), the
+/// redirect URI highlighted with the key that copies it.
+fn register_lines(
+    data: &ReviewData,
+    copy: &str,
+    back: &str,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let Some(c) = &data.connector else {
+        return Vec::new();
+    };
+    let registration = Registration::of(c);
+    let mut lines = vec![Line::from(vec![
+        Span::styled("  Set on the IFS IAM Client:", theme.title),
+        Span::styled(format!("   {back}"), theme.muted),
+    ])];
+    for (label, value) in registration.rows() {
+        let lead = vec![Span::styled(format!("    {label:<18}"), theme.label)];
+        if label == "Redirect URIs" {
+            let mut spans = lead;
+            spans.push(Span::styled(value, theme.highlight));
+            spans.push(Span::styled(format!("  {copy}"), theme.muted));
+            lines.push(Line::from(spans));
+        } else {
+            lines.extend(wrap::hanging(
+                lead,
+                &value,
+                Style::default(),
+                width as usize,
+            ));
+        }
+    }
+    for note in registration.notes() {
+        let lead = vec![Span::raw("    ")];
+        lines.extend(wrap::hanging(lead, &note, theme.muted, width as usize));
+    }
+    lines.push(Line::raw(""));
+    lines
+}
+
+/// The one line of the registration the values view keeps: the redirect URI to register.
+fn redirect_line(
+    data: &ReviewData,
+    copy: &str,
+    more: &str,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let Some(c) = &data.connector else {
+        return Vec::new();
+    };
+    let registration = Registration::of(c);
+    if !registration.standard_flow {
+        let lead = vec![Span::styled("  IAM client: ", theme.label)];
+        let text = format!("Service Accounts on, no redirect URI · {more}");
+        return wrap::hanging(lead, &text, theme.muted, width as usize);
+    }
+    let line = Line::from(vec![
+        Span::styled("  Register the redirect URI ", theme.label),
+        Span::styled(registration.redirect_uri, theme.highlight),
+        Span::styled(format!("  {copy}"), theme.muted),
+    ]);
+    let mut lines = wrap::hanging(line.spans.clone(), "", Style::default(), width as usize);
+    if line.width() > width as usize {
+        // Too narrow for one line: the URI on a line of its own, never cut.
+        lines = vec![Line::styled("  Register the redirect URI", theme.label)];
+        lines.extend(wrap::hanging(
+            vec![Span::raw("    ")],
+            &format!("{}  {copy}", Registration::of(c).redirect_uri),
+            theme.highlight,
+            width as usize,
+        ));
+    }
+    lines.push(Line::styled(format!("  {more}"), theme.muted));
+    lines
+}
+
+/// The compact description, plus the two values a person typed in the wizard that the
+/// compact one leaves out: everything typed is reviewed before it is saved.
+fn review_rows(c: &Connector, secret: &str) -> Vec<(&'static str, String)> {
+    let mut rows = describe::connector_rows(c, secret, describe::Density::Compact);
+    let after = |rows: &[(&str, String)], label: &str| {
+        rows.iter()
+            .position(|(l, _)| *l == label)
+            .map_or(rows.len(), |i| i + 1)
+    };
+    let probe = if c.probe_path.is_empty() {
+        "none (no API call after a test login)".to_owned()
+    } else {
+        c.probe_path.clone()
+    };
+    let at = after(&rows, "Base URL");
+    rows.insert(at, ("Probe path", probe));
+    let display = c.auth.display_name();
+    let display = if display.is_empty() {
+        "none".to_owned()
+    } else {
+        display.to_owned()
+    };
+    let at = after(&rows, "Authentication Type");
+    rows.insert(at, ("Display name", display));
+    rows
+}
+
 fn summary_lines(data: &ReviewData, width: u16, theme: &Theme) -> Vec<Line<'static>> {
     let Some(c) = &data.connector else {
         return Vec::new();
     };
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled(
-                "  Register this redirect URI on the IFS IAM client: ",
-                theme.label,
-            ),
-            Span::styled(c.redirect_uri.clone(), theme.highlight),
-        ]),
-        Line::raw(""),
-    ];
+    let mut lines = Vec::new();
     let secret = secret_text(data.secret, data.had_secret);
-    for (label, value) in describe::connector_rows(c, &secret, describe::Density::Compact) {
+    for (label, value) in review_rows(c, &secret) {
         lines.extend(rows(label, value, width, theme));
     }
     if let Some(errors) = &data.errors {
         lines.push(Line::raw(""));
         for error in &errors.0 {
-            lines.push(Line::styled(format!("  ✗ {error}"), theme.error));
+            let lead = vec![Span::styled("  ✗ ", theme.error)];
+            lines.extend(wrap::hanging(
+                lead,
+                &error.to_string(),
+                theme.error,
+                width as usize,
+            ));
         }
     }
     lines

@@ -106,6 +106,7 @@ fn saving_sends_the_normalised_connector_and_keeps_an_unchanged_secret() {
             connector,
             secret,
             then_test: false,
+            new_group: None,
         },
     ] = commands.as_slice()
     else {
@@ -236,5 +237,104 @@ fn help_and_quit_bubble_up_even_from_a_text_field_and_while_saving() {
             .drain()
             .iter()
             .all(|c| !matches!(c, Command::OpenHelp))
+    );
+}
+
+#[test]
+fn stay_signed_in_and_microprofile_switch_the_scopes_of_the_settings_step() {
+    let mut wizard = Wizard::edit(existing(), &["default".into()], vec![]);
+    wizard.go_to(StepId::Advanced);
+    wizard.advanced.form.focus = advanced::Focus::Offline;
+    press(&mut wizard, KeyCode::Char(' '), KeyModifiers::NONE);
+    assert_eq!(wizard.connector().auth.scopes(), "openid offline_access");
+    assert_eq!(
+        wizard.openid.form.value(openid::Focus::Scopes),
+        "openid offline_access",
+        "the Scopes field says so too"
+    );
+    assert!(wizard.advanced.form.is_on(advanced::Focus::Offline));
+    wizard.advanced.form.focus = advanced::Focus::Microprofile;
+    press(&mut wizard, KeyCode::Char(' '), KeyModifiers::NONE);
+    assert_eq!(
+        wizard.connector().auth.scopes(),
+        "openid offline_access microprofile-jwt"
+    );
+    wizard.advanced.form.focus = advanced::Focus::Offline;
+    press(&mut wizard, KeyCode::Char(' '), KeyModifiers::NONE);
+    assert_eq!(wizard.connector().auth.scopes(), "openid microprofile-jwt");
+    assert!(!wizard.advanced.form.is_on(advanced::Focus::Offline));
+    // A service user has no browser session to keep: the options are not offered.
+    wizard.go_to(StepId::AuthType);
+    press(&mut wizard, KeyCode::Tab, KeyModifiers::NONE);
+    press(&mut wizard, KeyCode::Tab, KeyModifiers::NONE);
+    wizard.go_to(StepId::Advanced);
+    assert!(!wizard.advanced.form.is_shown(advanced::Focus::Offline));
+}
+
+#[test]
+fn check_and_fill_ask_with_the_ca_file_of_the_advanced_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("corp-ca.pem");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    let mut wizard = Wizard::edit(existing(), &["default".into()], vec![]);
+    wizard
+        .advanced
+        .form
+        .text_mut(advanced::Focus::CaFile)
+        .set_value(ca.to_string_lossy());
+    assert_eq!(
+        wizard.connector().ca_file.as_deref(),
+        Some(ca.to_str().unwrap())
+    );
+    wizard.go_to(StepId::Settings);
+    let commands = press(&mut wizard, KeyCode::Char('k'), KeyModifiers::CONTROL);
+    let [Command::CheckDiscovery { ca_file, .. }] = commands.as_slice() else {
+        panic!("{commands:?}")
+    };
+    assert_eq!(ca_file.as_deref(), Some(ca.to_str().unwrap()));
+    // A file that is not a CA bundle holds the step with a clear error.
+    wizard
+        .advanced
+        .form
+        .text_mut(advanced::Focus::CaFile)
+        .set_value(dir.path().join("missing.pem").to_string_lossy());
+    assert!(!wizard.advanced.is_valid());
+}
+
+#[test]
+fn a_new_group_is_sent_with_the_save_and_never_on_its_own() {
+    let mut wizard = Wizard::edit(existing(), &["default".into()], vec![]);
+    let commands = {
+        let mut commands = Commands::default();
+        wizard.request(StepRequest::CreateGroup("night".into()), &mut commands);
+        commands.drain()
+    };
+    assert!(commands.is_empty(), "nothing saved yet: {commands:?}");
+    assert_eq!(wizard.connector().agent_group, "night");
+    let commands = press(&mut wizard, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let [Command::Save { new_group, .. }] = commands.as_slice() else {
+        panic!("{commands:?}")
+    };
+    assert_eq!(new_group.as_deref(), Some("night"));
+}
+
+#[test]
+fn a_save_that_fails_takes_its_new_group_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = std::sync::Arc::new(crate::core::secrets::MemorySecrets::default());
+    let context = crate::core::Context::new(crate::core::paths::Paths::under(dir.path()), secrets);
+    let ws = &context.workspace;
+    let mut broken = existing();
+    broken.agent_group = "night".into();
+    broken.base_url = "not a url".into();
+    assert!(save_with_group(ws, broken, SecretChange::Keep, Some("night".into())).is_err());
+    assert_eq!(ws.store().load().unwrap().agent_groups, ["default"]);
+    let mut good = existing();
+    good.agent_group = "night".into();
+    save_with_group(ws, good, SecretChange::Keep, Some("night".into())).unwrap();
+    assert_eq!(
+        ws.store().load().unwrap().agent_groups,
+        ["default", "night"]
     );
 }

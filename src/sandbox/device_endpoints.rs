@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::authorize::granted_scopes;
 use super::clients::{self, Client};
-use super::devices::{Device, Poll};
+use super::device_codes::{Device, Poll};
 use super::issue::{self, Mint};
 use super::oauth::{FormParams, OAuthError, no_store};
 use super::page;
