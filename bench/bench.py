@@ -10,12 +10,14 @@ Every server is on 127.0.0.1; every wait is bounded; every process started is en
 
 import json
 import os
+import select
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,14 +33,17 @@ def log(*args):
 class Provider:
     """tests/support/provider.mjs on 127.0.0.1, PAR off so every client sends the same requests."""
 
-    def __init__(self):
-        env = dict(os.environ, PROVIDER_PAR="0", PROVIDER_REALM="bench")
-        self.proc = subprocess.Popen(["node", os.path.join(SUPPORT, "provider.mjs")], env=env,
+    def __init__(self, extra_env=None, node_args=()):
+        env = dict(os.environ, PROVIDER_PAR="0", PROVIDER_REALM="bench", **(extra_env or {}))
+        self.proc = subprocess.Popen(["node", *node_args, os.path.join(SUPPORT, "provider.mjs")], env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+        line = self.proc.stdout.readline() if ready else ""
         if not line:
-            raise SystemExit("the provider did not start")
+            self.proc.kill()
+            self.proc.wait()
+            raise SystemExit("the provider did not start within 30 s")
         ready = json.loads(line)
         self.issuer, self.base_url = ready["issuer"], ready["base_url"]
 
@@ -53,26 +58,34 @@ class Provider:
 
 def run_measured(argv, env, timeout=40, stdin=subprocess.DEVNULL):
     """Wall seconds, CPU seconds (user+sys of the process and the children it waited for),
-    peak RSS in KiB, exit status and stdout of one run."""
+    peak RSS in KiB, exit status and stdout of one run. The command runs under the launcher
+    bench/rusage.c (its path in $BENCH_RUSAGE, built by bench/run), which takes CPU and RSS
+    from wait4 of its own child: a child of this Python would report this Python's peak RSS."""
+    launcher = os.environ.get("BENCH_RUSAGE")
+    if not launcher:
+        raise SystemExit("BENCH_RUSAGE is not set: run this through bench/run")
     out = tempfile.TemporaryFile()
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdin=stdin, stdout=out, stderr=subprocess.DEVNULL,
-                            cwd=REPO)
-    deadline = start + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            proc.kill()
-            pid, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.0005)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.NamedTemporaryFile(prefix="ifs-bench-rusage-") as report:
+        start = time.perf_counter()
+        proc = subprocess.Popen([launcher, report.name, *argv], env=env, stdin=stdin, stdout=out,
+                                stderr=subprocess.DEVNULL, cwd=REPO, start_new_session=True)
+        # A blocking wait (Popen.wait with a timeout polls, which would blur the wall time);
+        # a timer ends the run's process group if it overstays.
+        killer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        killer.start()
+        try:
+            os.waitpid(proc.pid, 0)
+        finally:
+            killer.cancel()
+        wall = time.perf_counter() - start
+        proc.returncode = 0  # reaped above: keeps Popen from waiting for it again
+        fields = report.read().split()
+    if len(fields) != 4:
+        return {"wall": wall, "cpu": 0.0, "rss_kib": 0, "status": -1, "stdout": ""}
+    status, user_us, sys_us, rss_kib = (int(f) for f in fields)
     out.seek(0)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_kib": usage.ru_maxrss,
-            "status": proc.returncode, "stdout": out.read().decode(errors="replace")}
+    return {"wall": wall, "cpu": (user_us + sys_us) / 1e6, "rss_kib": rss_kib, "status": status,
+            "stdout": out.read().decode(errors="replace")}
 
 
 def base_env(home):
