@@ -277,6 +277,11 @@ async fn a_service_user_needs_a_secret_or_a_variable_and_keeps_it_off_disk() {
     h.settle().await;
     assert!(h.screen().contains("Step 5 of 6"), "{}", h.screen());
     assert!(!h.screen().contains("Prefill"), "no browser, no login_hint");
+    assert!(
+        !h.screen().contains("pick an account"),
+        "no login page to prompt on: {}",
+        h.screen()
+    );
     h.alt('6');
     h.settle().await;
     assert!(!h.screen().contains("s3rvice-secret"), "masked on review");

@@ -378,7 +378,8 @@ impl WizardStep for AdvancedStep {
         let list = self.form.rect(area, Focus::Params);
         let focused = self.form.focus == Focus::Params;
         let mut cursor = self.params.render(list, buf, focused, theme);
-        if self.offers_prompt() {
+        // Shown only while the offer's row is: a service user has no login page to prompt on.
+        if self.form.is_shown(Focus::OfferPrompt) {
             let offer = self.form.button_rect(area, Focus::OfferPrompt);
             let x = offer.right() + 1;
             buf.set_stringn(
