@@ -172,7 +172,7 @@ fn service_rows(
         ("Client ID", a.client_id.clone()),
         ("Client Secret", secret.to_owned()),
         ("Scopes", a.scopes.clone()),
-        ("Token request parameters", params_text(&a.extra_params)),
+        ("Token parameters", params_text(&a.extra_params)),
     ];
     // The Validate options apply to discovery, which only an authority brings.
     if a.authority_url.is_some() {

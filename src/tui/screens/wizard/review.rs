@@ -346,7 +346,10 @@ fn summary_lines(data: &ReviewData, width: u16, theme: &Theme) -> Vec<Line<'stat
         return Vec::new();
     };
     let mut lines = Vec::new();
-    let secret = secret_text(data.secret, data.had_secret);
+    let secret = match c.client_secret_env() {
+        Some(var) => format!("from the environment variable {var} (never stored)"),
+        None => secret_text(data.secret, data.had_secret),
+    };
     for (label, value) in review_rows(c, &secret) {
         lines.extend(rows(label, value, width, theme));
     }

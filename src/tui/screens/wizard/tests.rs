@@ -338,3 +338,27 @@ fn a_save_that_fails_takes_its_new_group_back() {
         ["default", "night"]
     );
 }
+
+#[test]
+fn the_review_says_a_service_users_secret_comes_from_its_variable() {
+    use crate::core::connector::ClientCredentialsAuth;
+    let mut service = Connector::new(
+        "svc",
+        Auth::ClientCredentials(ClientCredentialsAuth {
+            authority_url: Some("https://ifs.example.com/auth/realms/prod".into()),
+            client_id: "svc_nightly".into(),
+            client_secret_env: Some("IFS_SECRET".into()),
+            ..ClientCredentialsAuth::default()
+        }),
+    );
+    service.base_url = "https://ifs.example.com".into();
+    let mut wizard = Wizard::edit(service, &["default".into()], vec![]);
+    wizard.go_to(StepId::Review);
+    let screen = drawn(&wizard, &Keymap::default());
+    assert!(
+        screen.contains("from the environment variable IFS_SECRET"),
+        "{screen}"
+    );
+    assert!(!screen.contains("public client"), "{screen}");
+    assert!(screen.contains("Token parameters"), "{screen}");
+}
