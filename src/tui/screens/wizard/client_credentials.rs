@@ -14,7 +14,7 @@ use crate::core::connector::{Auth, ClientCredentialsAuth, Connector};
 use crate::core::validate::{self, Field};
 use crate::core::workspace::SecretChange;
 use crate::tui::component::DrawCx;
-use crate::tui::keymap::{Action, Keymap, Scope};
+use crate::tui::keymap::{Action, Keymap};
 use crate::tui::widgets::wrap;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
@@ -223,14 +223,7 @@ impl ClientCredentialsStep {
     }
 
     fn help(&self, focus: Focus, keys: &Keymap) -> Option<String> {
-        (focus == Focus::Secret).then(|| {
-            let reveal = keys.key_for(Scope::Wizard, Action::Reveal);
-            if self.form.text(Focus::Secret).is_masked() {
-                format!("Hidden; {reveal} shows it. Kept in the OS keyring")
-            } else {
-                format!("Shown; {reveal} hides it. Kept in the OS keyring")
-            }
-        })
+        (focus == Focus::Secret).then(|| form::secret_help(self.form.text(Focus::Secret), keys))
     }
 }
 

@@ -12,7 +12,7 @@ use ratatui::layout::{Position, Rect};
 use crate::core::connector::Connector;
 use crate::core::validate::{self, Field};
 use crate::tui::component::DrawCx;
-use crate::tui::keymap::Action;
+use crate::tui::keymap::{Action, Keymap, Scope};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::button;
 use crate::tui::widgets::text_field::{FieldRow, TextField, Validator};
@@ -517,6 +517,16 @@ fn navigate_index(at: usize, count: usize, action: Option<Action>) -> Result<usi
         Some(Action::Submit) if at + 1 < count => Ok(at + 1),
         Some(Action::Submit) => Err(StepFlow::Next),
         _ => Err(StepFlow::Ignored),
+    }
+}
+
+/// The help under a client secret field: how to show or hide it, and where it is kept.
+pub fn secret_help(field: &TextField, keys: &Keymap) -> String {
+    let reveal = keys.key_for(Scope::Wizard, Action::Reveal);
+    if field.is_masked() {
+        format!("Hidden; {reveal} shows it. Kept in the OS keyring")
+    } else {
+        format!("Shown; {reveal} hides it. Kept in the OS keyring")
     }
 }
 

@@ -202,14 +202,7 @@ impl OAuth2Step {
                 keys.key_for(Scope::Wizard, Action::Submit),
                 keys.key_for(Scope::Wizard, Action::FillEndpoints)
             )),
-            Focus::Secret => {
-                let reveal = keys.key_for(Scope::Wizard, Action::Reveal);
-                Some(if self.form.text(Focus::Secret).is_masked() {
-                    format!("Hidden; {reveal} shows it. Kept in the OS keyring")
-                } else {
-                    format!("Shown; {reveal} hides it. Kept in the OS keyring")
-                })
-            }
+            Focus::Secret => Some(form::secret_help(self.form.text(Focus::Secret), keys)),
             _ => None,
         }
     }
