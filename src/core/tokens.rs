@@ -9,9 +9,7 @@
 
 use std::path::Path;
 
-use time::OffsetDateTime;
-
-use super::connector::{Connector, ConnectorId};
+use super::connector::Connector;
 use super::ifs::session::{SessionEnd, clock};
 use super::login::{self, Identity, LoginError, LoginOptions, RefreshFailure, Revoked};
 use super::secrets::{self, SecretKind, SecretsError, SharedSecrets, SplitKind};
@@ -275,39 +273,6 @@ fn says_idle(detail: &str) -> bool {
     detail.contains("token is not active") || detail.contains("refresh token expired")
 }
 
-/// What the list shows for a connector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenState {
-    /// A cached access token is valid until then.
-    LoggedInUntil(OffsetDateTime),
-    /// The access token expired (or none is cached) but a refresh token is stored: the next
-    /// `token` call gets a new one without a login (unless the provider ended the session).
-    Refreshable,
-    /// An access token expired and there is no refresh token: log in again.
-    Expired,
-    /// Nothing stored.
-    None,
-}
-
-/// The connector's token state from the keyring (two keyring reads, no network).
-pub async fn state(secrets: &SharedSecrets, id: &ConnectorId) -> Result<TokenState, SecretsError> {
-    let cached = load_cached(secrets, id).await?;
-    let now = now();
-    if let Some(cached) = cached.as_ref().filter(|c| c.expires_at > now) {
-        return Ok(TokenState::LoggedInUntil(cached.expires_at()));
-    }
-    let refresh = get_secret(secrets, id, SecretKind::RefreshToken).await?;
-    Ok(state_of(cached.is_some(), refresh.is_some()))
-}
-
-fn state_of(expired_access: bool, refresh: bool) -> TokenState {
-    match (expired_access, refresh) {
-        (_, true) => TokenState::Refreshable,
-        (true, false) => TokenState::Expired,
-        (false, false) => TokenState::None,
-    }
-}
-
 /// What [`logout`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedOut {
@@ -405,7 +370,7 @@ pub async fn logout(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::connector::Auth;
+    use crate::core::connector::{Auth, ConnectorId};
     use crate::core::ifs::session::Session;
     use crate::core::secrets::MemorySecrets;
     use crate::core::token_cache::{ASSUMED_LIFETIME, TokenLock};
@@ -510,32 +475,6 @@ mod tests {
         assert_eq!(back.expires_at, 65);
         assert!(!format!("{c:?}").contains("AT\""));
         assert!(Cached::from_secret(&SecretString::from("not json")).is_none());
-    }
-
-    #[test]
-    fn states_from_what_is_stored() {
-        assert_eq!(state_of(false, false), TokenState::None);
-        assert_eq!(state_of(true, false), TokenState::Expired);
-        assert_eq!(state_of(true, true), TokenState::Refreshable);
-        assert_eq!(state_of(false, true), TokenState::Refreshable);
-    }
-
-    #[tokio::test]
-    async fn state_reads_the_keyring() {
-        let secrets: SharedSecrets = Arc::new(MemorySecrets::default());
-        let id = ConnectorId::from("c1");
-        assert_eq!(state(&secrets, &id).await.unwrap(), TokenState::None);
-        store_cached(&secrets, &id, &cached(Some(600), now()))
-            .await
-            .unwrap();
-        assert!(matches!(
-            state(&secrets, &id).await.unwrap(),
-            TokenState::LoggedInUntil(_)
-        ));
-        store_cached(&secrets, &id, &cached(Some(1), now() - 100))
-            .await
-            .unwrap();
-        assert_eq!(state(&secrets, &id).await.unwrap(), TokenState::Expired);
     }
 
     #[test]
