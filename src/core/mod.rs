@@ -9,6 +9,7 @@ pub mod login;
 pub mod paths;
 pub mod qr;
 pub mod secrets;
+pub mod session;
 pub mod store;
 pub mod token_cache;
 pub mod tokens;
