@@ -22,7 +22,7 @@ mod device;
 pub mod discovery;
 mod explain;
 mod flow;
-mod http;
+pub(crate) mod http;
 mod id_token;
 mod loopback;
 mod pkce;
